@@ -1,0 +1,1 @@
+"""Domain rules as plain functions, importable without a request or database."""

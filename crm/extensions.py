@@ -1,0 +1,25 @@
+"""Unbound Flask extensions, initialised by the app factory."""
+from __future__ import annotations
+
+from flask import request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from crm.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def login_account_key() -> str:
+    """Rate-limit key for sign-in attempts against one account, whatever the address."""
+    return "account:" + (request.form.get("username") or "").strip().lower()

@@ -1,0 +1,1 @@
+"""WTForms forms, one module per feature, and the field helpers they share."""

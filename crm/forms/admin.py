@@ -1,0 +1,64 @@
+"""Forms of the admin pages: users, teams, outlets."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from crm.forms.auth import MIN_PASSWORD
+from crm.forms.fields import TEXT, OptionalSelectField, max_len
+from crm.labels import LOCALES, ROLES, choices
+
+
+class UserForm(FlaskForm):
+    """Create or edit a user; the password is required only when creating."""
+
+    username = StringField(_l("Username"), filters=TEXT, validators=[
+        DataRequired(), max_len(40),
+        Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters, digits, dot, dash or underscore.")),
+    ])
+    display_name = StringField(_l("Display name"), filters=TEXT, validators=[DataRequired(), max_len(60)])
+    email = EmailField(_l("Email"), filters=TEXT, validators=[Optional(), Email(), max_len(254)])
+    role = SelectField(_l("Role"), choices=choices(ROLES))
+    team_id = OptionalSelectField(_l("Team"), choices=[])
+    outlet_id = OptionalSelectField(_l("Outlet"), choices=[])
+    locale = SelectField(_l("Language"), choices=choices(LOCALES))
+    active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD, max=200)],
+                             render_kw={"autocomplete": "new-password"})
+
+    def __init__(self, *args, creating: bool = False, taken_usernames=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+        self._taken = taken_usernames or (lambda name: False)
+
+    def validate_username(self, field) -> None:
+        """Usernames are unique, whatever their case."""
+        if field.data and self._taken(field.data):
+            raise ValidationError(_l("This username is already taken."))
+
+    def validate_password(self, field) -> None:
+        """A new user needs a password."""
+        if self.creating and not field.data:
+            raise ValidationError(_l("Set a password for the new user."))
+
+    def validate_team_id(self, field) -> None:
+        """Managers and leads belong to a team."""
+        if self.role.data in ("manager", "lead") and not field.data:
+            raise ValidationError(_l("Managers and team leads belong to a team."))
+
+
+class TeamForm(FlaskForm):
+    """A team's name."""
+
+    name = StringField(_l("Team name"), filters=TEXT, validators=[DataRequired(), max_len(80)])
+
+
+class OutletForm(FlaskForm):
+    """A bank outlet."""
+
+    bank = StringField(_l("Bank"), filters=TEXT, validators=[DataRequired(), max_len(80)])
+    branch = StringField(_l("Branch"), filters=TEXT, validators=[DataRequired(), max_len(120)])
+    city = StringField(_l("City"), filters=TEXT, validators=[DataRequired(), max_len(60)])
+    active = BooleanField(_l("Active"), default=True)

@@ -1,0 +1,135 @@
+"""Forms of the client file: prospect capture, editing, stage change, reveal, visit log."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, SelectField,
+                     StringField, TextAreaField, ValidationError)
+from wtforms.validators import DataRequired, InputRequired, Optional
+
+from crm.forms.fields import (TEXT, IdNumberCheck, MobileCheck, OptionalSelectField, blank_choices,
+                              max_len)
+from crm.labels import (AGE_BANDS, CONSENT_CHANNELS, GENDERS, SOURCE_CHANNELS, STAGES,
+                        VISIT_CHANNELS, VISIT_OUTCOMES, choices)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_FIVE_MINUTES = timedelta(minutes=5)
+
+
+class ProspectForm(FlaskForm):
+    """Capture a prospect in seconds: name and mobile, the rest optional."""
+
+    token = HiddenField()
+    name = StringField(_l("Name"), filters=TEXT, validators=[DataRequired(), max_len(60)])
+    mobile = StringField(_l("Mobile"), filters=TEXT, validators=[InputRequired(), MobileCheck()],
+                         render_kw={"inputmode": "tel", "autocomplete": "off"})
+    source_channel = SelectField(_l("Source channel"), choices=choices(SOURCE_CHANNELS),
+                                 default="walk_in")
+    outlet_id = OptionalSelectField(_l("Outlet"), choices=[])
+    gender = OptionalSelectField(_l("Gender"), choices=blank_choices(GENDERS))
+    age_band = OptionalSelectField(_l("Age band"), choices=blank_choices(AGE_BANDS))
+    referrer = StringField(_l("Referrer"), filters=TEXT, validators=[Optional(), max_len(100)])
+    interests = TextAreaField(_l("Interests"), filters=TEXT, validators=[Optional(), max_len(2000)])
+    consent_contact = BooleanField(_l("Consents to be contacted"))
+    consent_channel = OptionalSelectField(_l("Consent channel"), choices=blank_choices(CONSENT_CHANNELS))
+
+    def set_outlets(self, outlets) -> None:
+        """Fill the outlet choices from the database."""
+        self.outlet_id.choices = [("", "—")] + [(str(o.id), o.label) for o in outlets]
+
+    def validate_consent_channel(self, field) -> None:
+        """Consent is recorded with the channel it was given for."""
+        if self.consent_contact.data and not field.data:
+            raise ValidationError(_l("Say through which channel the client agreed to be contacted."))
+
+    def client_data(self) -> dict:
+        """The cleaned values, keyed by client attribute."""
+        return {
+            "name": self.name.data, "mobile": self.mobile.data,
+            "source_channel": self.source_channel.data,
+            "outlet_id": int(self.outlet_id.data) if self.outlet_id.data else None,
+            "gender": self.gender.data, "age_band": self.age_band.data,
+            "referrer": self.referrer.data or "", "interests": self.interests.data or "",
+            "consent_contact": bool(self.consent_contact.data),
+            "consent_channel": self.consent_channel.data if self.consent_contact.data else None,
+        }
+
+
+class ClientEditForm(ProspectForm):
+    """Edit the client file; carries the version and values it was loaded from."""
+
+    id_number = StringField(_l("ID number"), filters=TEXT, validators=[IdNumberCheck()],
+                            render_kw={"autocomplete": "off"})
+    version = HiddenField()
+    loaded = HiddenField()
+
+    def client_data(self) -> dict:  # noqa: D102
+        data = super().client_data()
+        data["id_number"] = self.id_number.data
+        return data
+
+
+class StageForm(FlaskForm):
+    """Move the client to another lifecycle stage."""
+
+    stage = SelectField(_l("Stage"), choices=choices(STAGES))
+    note = StringField(_l("Note"), filters=TEXT, validators=[Optional(), max_len(200)])
+
+
+class RevealForm(FlaskForm):
+    """Reveal a masked number on purpose; the reveal is logged."""
+
+    field = SelectField(choices=[("mobile", "mobile"), ("id_number", "id_number")])
+
+
+class ReassignForm(FlaskForm):
+    """Hand a client to another manager, with the reason kept in the audit trail."""
+
+    owner_id = SelectField(_l("New owner"), choices=[])
+    reason = StringField(_l("Reason"), filters=TEXT, validators=[DataRequired(), max_len(200)])
+
+
+def _local_now() -> datetime:
+    return datetime.now(SHANGHAI).replace(second=0, microsecond=0, tzinfo=None)
+
+
+class VisitForm(FlaskForm):
+    """Log a contact: when, how, what was said, what came of it and what happens next."""
+
+    token = HiddenField()
+    occurred_at = DateTimeLocalField(_l("When"), default=_local_now,
+                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                     validators=[InputRequired()])
+    channel = SelectField(_l("Channel"), choices=choices(VISIT_CHANNELS), default="outlet")
+    summary = TextAreaField(_l("Summary"), filters=TEXT, validators=[DataRequired(), max_len(4000)])
+    outcome = SelectField(_l("Outcome"), choices=choices(VISIT_OUTCOMES), default="interested")
+    next_step = StringField(_l("Next step"), filters=TEXT, validators=[Optional(), max_len(200)])
+    next_contact_on = DateField(_l("Next contact date"), validators=[Optional()])
+
+    def validate_occurred_at(self, field) -> None:
+        """A visit cannot be logged in the future (a few minutes of clock skew are allowed)."""
+        if field.data and field.data.replace(tzinfo=SHANGHAI) > datetime.now(SHANGHAI).replace(
+                second=59) + _FIVE_MINUTES:
+            raise ValidationError(_l("A visit cannot be in the future."))
+        if field.data and field.data.year < 2000:
+            raise ValidationError(_l("Enter a date after 2000."))
+
+    def validate_next_contact_on(self, field) -> None:
+        """The next contact is today or later."""
+        if field.data and field.data < datetime.now(SHANGHAI).date():
+            raise ValidationError(_l("The next contact date cannot be in the past."))
+        if field.data and field.data > date(2100, 1, 1):
+            raise ValidationError(_l("Enter a realistic date."))
+
+    def visit_data(self) -> dict:
+        """The cleaned values, keyed by visit attribute, with the time in UTC."""
+        occurred = self.occurred_at.data.replace(tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
+        return {
+            "occurred_at": occurred, "channel": self.channel.data, "summary": self.summary.data,
+            "outcome": self.outcome.data, "next_step": self.next_step.data or "",
+            "next_contact_on": self.next_contact_on.data,
+        }
+

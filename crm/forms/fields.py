@@ -1,0 +1,73 @@
+"""Field helpers shared by every form: text cleaning, optional selects, domain format checks."""
+from __future__ import annotations
+
+import unicodedata
+
+from wtforms import SelectField, ValidationError
+from wtforms.validators import Length, Optional
+
+from crm.domain.formats import InvalidFormat, normalize_mobile, validate_id_number
+from crm.labels import FORMAT_ERRORS
+
+
+def clean_text(value: object) -> object:
+    """Strip surrounding space and drop control characters a database would refuse (NUL)."""
+    if not isinstance(value, str):
+        return value
+    kept = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    return kept.strip()
+
+
+TEXT = [clean_text]
+
+
+def max_len(n: int) -> Length:
+    """A length limit whose message WTForms translates."""
+    return Length(max=n)
+
+
+def blank_choices(mapping: dict, blank_label: str = "—") -> list[tuple[str, object]]:
+    """Choices with a leading empty option for optional selects."""
+    return [("", blank_label)] + [(str(k), v) for k, v in mapping.items()]
+
+
+class OptionalSelectField(SelectField):
+    """A select whose empty option means None."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [Optional()])
+        kwargs.setdefault("validate_choice", True)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist):  # noqa: D102
+        super().process_formdata(valuelist)
+        if self.data == "":
+            self.data = None
+
+    def pre_validate(self, form):  # noqa: D102
+        if self.data is None:
+            return
+        super().pre_validate(form)
+
+
+class MobileCheck:
+    """Validate a mainland mobile number and replace the field data with the normalized digits."""
+
+    def __call__(self, form, field):
+        try:
+            field.data = normalize_mobile(field.data or "")
+        except InvalidFormat as exc:
+            raise ValidationError(str(FORMAT_ERRORS[exc.code])) from None
+
+
+class IdNumberCheck:
+    """Validate an optional resident ID number and keep it normalized."""
+
+    def __call__(self, form, field):
+        if not field.data:
+            field.data = None
+            return
+        try:
+            field.data = validate_id_number(field.data)
+        except InvalidFormat as exc:
+            raise ValidationError(str(FORMAT_ERRORS[exc.code])) from None

@@ -1,0 +1,108 @@
+"""The client file: prospects and clients, and every change of their lifecycle stage."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from crm.models.base import Base, utcnow
+from crm.models.user import Outlet, User
+
+
+class Stage(enum.StrEnum):
+    """Lifecycle stage of a client, in order."""
+
+    PROSPECT = "prospect"
+    CONTACTED = "contacted"
+    ACCOUNT_OPENED = "account_opened"
+    ACTIVE = "active"
+    DORMANT = "dormant"
+    LOST = "lost"
+
+
+class SourceChannel(enum.StrEnum):
+    """Where a prospect came from (DOMAIN.md, developing clients)."""
+
+    BANK_STAFF = "bank_staff"
+    CORPORATE_FINANCE = "corporate_finance"
+    WALK_IN = "walk_in"
+    REFERRAL = "referral"
+    SEMINAR = "seminar"
+    ONLINE = "online"
+    OTHER = "other"
+
+
+class Client(Base):
+    """A person a manager develops or serves, from first capture onwards."""
+
+    __tablename__ = "clients"
+    __table_args__ = (
+        sa.Index("ix_clients_owner_activity", "owner_id", "last_activity_at", "id"),
+        sa.Index("ix_clients_activity", "last_activity_at", "id"),
+        # Prefix searches (LIKE 'zs%') need pattern ops on PostgreSQL with a non-C collation.
+        sa.Index(
+            "ix_clients_name_initials", "name_initials",
+            postgresql_ops={"name_initials": "varchar_pattern_ops"},
+        ),
+        sa.Index(
+            "ix_clients_mobile_reversed", "mobile_reversed",
+            postgresql_ops={"mobile_reversed": "varchar_pattern_ops"},
+        ),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(60))
+    name_initials: so.Mapped[str] = so.mapped_column(sa.String(30), default="")
+    name_pinyin: so.Mapped[str] = so.mapped_column(sa.String(160), default="")
+    mobile: so.Mapped[str] = so.mapped_column(sa.String(11), unique=True)
+    # The mobile read backwards, so "last digits" searches are index prefix scans.
+    mobile_reversed: so.Mapped[str] = so.mapped_column(sa.String(11))
+    id_number: so.Mapped[str | None] = so.mapped_column(sa.String(18), unique=True)
+    gender: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    age_band: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    source_channel: so.Mapped[str] = so.mapped_column(sa.String(30), default=SourceChannel.WALK_IN.value)
+    referrer: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    interests: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    consent_contact: so.Mapped[bool] = so.mapped_column(default=False)
+    consent_channel: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    consent_at: so.Mapped[datetime | None]
+    stage: so.Mapped[str] = so.mapped_column(sa.String(20), default=Stage.PROSPECT.value, index=True)
+    account_opened_at: so.Mapped[datetime | None]
+    outlet_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("outlets.id"), index=True)
+    owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    updated_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_contact_at: so.Mapped[datetime | None]
+    last_activity_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    version: so.Mapped[int] = so.mapped_column(default=1)
+
+    owner: so.Mapped[User] = so.relationship(foreign_keys=[owner_id])
+    updated_by: so.Mapped[User | None] = so.relationship(foreign_keys=[updated_by_id])
+    outlet: so.Mapped[Outlet | None] = so.relationship()
+
+    # The database refuses a write made from a stale copy: the last line of lost-update defence.
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Client {self.id} {self.name}>"
+
+
+class StageChange(Base):
+    """One move of a client from one lifecycle stage to another, with who and when."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (sa.Index("ix_stage_changes_client_at", "client_id", "changed_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    client_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clients.id"))
+    from_stage: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    to_stage: so.Mapped[str] = so.mapped_column(sa.String(20))
+    changed_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    changed_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    note: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+
+    changed_by: so.Mapped[User] = so.relationship()

@@ -1,0 +1,1 @@
+"""HTTP layer: one blueprint per feature. Routes parse, authorise, call a service, render."""

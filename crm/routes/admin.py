@@ -1,0 +1,176 @@
+"""Admin pages: users, teams, outlets and the audit trail."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import orm as so
+
+from crm.extensions import db
+from crm.forms.admin import OutletForm, TeamForm, UserForm
+from crm.models import AuditEvent, Outlet, Role, Team, User
+from crm.routes.helpers import render, see_other
+from crm.services import audit, users
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_admin():
+    """Only compliance/admin users manage accounts and read the audit trail."""
+    if current_user.role != Role.ADMIN:
+        abort(403)
+
+
+def _fill_user_choices(form: UserForm) -> None:
+    form.team_id.choices = [("", "—")] + [(str(t.id), t.name) for t in users.all_teams()]
+    form.outlet_id.choices = [("", "—")] + [(str(o.id), o.label) for o in users.all_outlets()]
+
+
+@bp.get("/users")
+def user_list():
+    """All users with role, team and status."""
+    rows = db.session.execute(
+        sa.select(User).options(so.joinedload(User.team), so.joinedload(User.outlet))
+        .order_by(User.active.desc(), User.role, User.display_name)
+    ).scalars()
+    return render("admin/users.html", users=list(rows))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():
+    """Create a user."""
+    form = UserForm(creating=True, taken_usernames=users.username_taken)
+    _fill_user_choices(form)
+    if form.validate_on_submit():
+        user = users.create_user(
+            form.username.data, form.display_name.data, form.password.data, form.role.data,
+            email=form.email.data or "", locale=form.locale.data,
+            team=db.session.get(Team, int(form.team_id.data)) if form.team_id.data else None,
+            outlet=db.session.get(Outlet, int(form.outlet_id.data)) if form.outlet_id.data else None)
+        audit.record(current_user, "user.create", "user", user.id, detail=f"{user.username} ({user.role})")
+        db.session.commit()
+        flash(_("User %(name)s created.", name=user.display_name), "success")
+        return see_other(url_for("admin.user_list"))
+    return render("admin/user_form.html", form=form, user=None, status=422 if form.errors else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    """Edit a user; a new password is optional."""
+    user = db.get_or_404(User, user_id)
+    form = UserForm(obj=user, taken_usernames=lambda name: users.username_taken(name, user.id))
+    _fill_user_choices(form)
+    if request.method == "GET":
+        form.team_id.data = str(user.team_id or "")
+        form.outlet_id.data = str(user.outlet_id or "")
+    elif form.validate_on_submit():
+        before = f"{user.role}/{user.team_id}/{user.active}"
+        user.username = form.username.data
+        user.display_name = form.display_name.data
+        user.email = form.email.data or ""
+        user.role = form.role.data
+        user.locale = form.locale.data
+        user.active = form.active.data
+        user.team_id = int(form.team_id.data) if form.team_id.data else None
+        user.outlet_id = int(form.outlet_id.data) if form.outlet_id.data else None
+        if form.password.data:
+            user.set_password(form.password.data)
+        audit.record(current_user, "user.update", "user", user.id,
+                     detail=f"{before} → {user.role}/{user.team_id}/{user.active}"
+                     + ("; password reset" if form.password.data else ""))
+        db.session.commit()
+        flash(_("User %(name)s saved.", name=user.display_name), "success")
+        return see_other(url_for("admin.user_list"))
+    return render("admin/user_form.html", form=form, user=user, status=422 if form.errors else 200)
+
+
+@bp.route("/teams", methods=["GET", "POST"])
+def teams():
+    """Teams and their members; add a team."""
+    form = TeamForm()
+    if form.validate_on_submit():
+        if db.session.execute(sa.select(Team).where(Team.name == form.name.data)).first():
+            form.name.errors.append(_("A team with this name exists."))
+        else:
+            db.session.add(Team(name=form.name.data))
+            db.session.commit()
+            flash(_("Team created."), "success")
+            return see_other(url_for("admin.teams"))
+    rows = db.session.execute(
+        sa.select(Team).options(so.selectinload(Team.members)).order_by(Team.name)).scalars()
+    return render("admin/teams.html", teams=list(rows), form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/teams/<int:team_id>", methods=["GET", "POST"])
+def team_edit(team_id: int):
+    """Rename a team."""
+    team = db.get_or_404(Team, team_id)
+    form = TeamForm(obj=team)
+    if form.validate_on_submit():
+        clash = db.session.execute(
+            sa.select(Team).where(Team.name == form.name.data, Team.id != team.id)).first()
+        if clash:
+            form.name.errors.append(_("A team with this name exists."))
+        else:
+            team.name = form.name.data
+            db.session.commit()
+            flash(_("Team saved."), "success")
+            return see_other(url_for("admin.teams"))
+    return render("admin/team_form.html", form=form, team=team, status=422 if form.errors else 200)
+
+
+@bp.route("/outlets", methods=["GET", "POST"])
+def outlets():
+    """Bank outlets; add one."""
+    form = OutletForm()
+    if form.validate_on_submit():
+        if _outlet_exists(form.bank.data, form.branch.data, None):
+            form.branch.errors.append(_("This outlet is already on the list."))
+        else:
+            db.session.add(Outlet(bank=form.bank.data, branch=form.branch.data, city=form.city.data,
+                                  active=form.active.data))
+            db.session.commit()
+            flash(_("Outlet added."), "success")
+            return see_other(url_for("admin.outlets"))
+    return render("admin/outlets.html", outlets=users.all_outlets(), form=form,
+                  status=422 if form.errors else 200)
+
+
+def _outlet_exists(bank: str, branch: str, except_id: int | None) -> bool:
+    query = sa.select(Outlet.id).where(Outlet.bank == bank, Outlet.branch == branch)
+    if except_id is not None:
+        query = query.where(Outlet.id != except_id)
+    return db.session.execute(query).first() is not None
+
+
+@bp.route("/outlets/<int:outlet_id>", methods=["GET", "POST"])
+def outlet_edit(outlet_id: int):
+    """Edit an outlet or take it out of use."""
+    outlet = db.get_or_404(Outlet, outlet_id)
+    form = OutletForm(obj=outlet)
+    if form.validate_on_submit():
+        if _outlet_exists(form.bank.data, form.branch.data, outlet.id):
+            form.branch.errors.append(_("This outlet is already on the list."))
+        else:
+            form.populate_obj(outlet)
+            db.session.commit()
+            flash(_("Outlet saved."), "success")
+            return see_other(url_for("admin.outlets"))
+    return render("admin/outlet_form.html", form=form, outlet=outlet, status=422 if form.errors else 200)
+
+
+@bp.get("/audit")
+def audit_trail():
+    """The audit trail, newest first, filterable by action."""
+    action = request.args.get("action", "")[:40]
+    query = sa.select(AuditEvent).options(so.joinedload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    before = request.args.get("before", "")
+    if before.isdigit():
+        query = query.where(AuditEvent.id < int(before))
+    events = list(db.session.execute(query.limit(100)).scalars())
+    return render("admin/audit.html", events=events, action=action)

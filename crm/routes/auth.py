@@ -1,0 +1,86 @@
+"""Sign-in, sign-out and personal settings."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from crm.extensions import db, limiter, login_account_key
+from crm.forms.auth import LoginForm, SettingsForm
+from crm.routes.helpers import render, see_other
+from crm.services import users
+
+bp = Blueprint("auth", __name__)
+
+
+def _failed(response) -> bool:
+    """Only failed sign-ins count against the limits; a success redirects with 303."""
+    return response.status_code != 303
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow ?next= only to a path on this site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CRM_LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["CRM_LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=login_account_key, deduct_when=_failed)
+def login():
+    """Sign in with username and password."""
+    if current_user.is_authenticated:
+        return see_other(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = users.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            session.clear()
+            login_user(user, remember=form.remember.data)
+            session.permanent = True
+            db.session.commit()
+            return see_other(_safe_next(request.args.get("next")))
+        # Same words whether the account is unknown, inactive or the password wrong.
+        form.password.errors.append(_("Wrong username or password."))
+    status = 422 if form.errors else 200
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out."""
+    logout_user()
+    session.clear()
+    return see_other(url_for("auth.login"))
+
+
+@bp.post("/language/<code>")
+def choose_language(code: str):
+    """Choose the language before signing in (stored in the session)."""
+    if code in ("zh_CN", "en"):
+        session["locale"] = code
+    return see_other(_safe_next(request.form.get("next")))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Language and password of the signed-in user."""
+    form = SettingsForm(obj=current_user)
+    if form.validate_on_submit():
+        if form.new_password.data and not current_user.check_password(form.current_password.data or ""):
+            form.current_password.errors.append(_("The current password is not right."))
+        else:
+            users.update_settings(current_user, form.locale.data, form.new_password.data)
+            db.session.commit()
+            flash(_("Settings saved."), "success")
+            return see_other(url_for("auth.settings"))
+    return render("auth/settings.html", form=form, status=422 if form.errors else 200)

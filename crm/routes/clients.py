@@ -1,0 +1,203 @@
+"""The client list, prospect capture and the client file."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from crm.extensions import db
+from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, RevealForm, StageForm
+from crm.labels import FIELD_NAMES
+from crm.models import Role, Stage
+from crm.routes.helpers import render, see_other
+from crm.services import audit, clients, submissions
+from crm.services.access import assignable_owners, can_see_client, get_client_or_404
+from crm.services.users import all_outlets
+
+bp = Blueprint("clients", __name__, url_prefix="/clients")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every client page needs a signed-in user."""
+
+
+def _outlet_id_arg() -> int | None:
+    value = request.args.get("outlet", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("")
+def index():
+    """The user's clients, newest activity first, with live search and filters."""
+    q = request.args.get("q", "")[:40]
+    stage = request.args.get("stage") or None
+    if stage not in {s.value for s in Stage}:
+        stage = None
+    outlet_id = _outlet_id_arg()
+    page = clients.search_clients(current_user, q=q, stage=stage, outlet_id=outlet_id,
+                                  cursor=request.args.get("after"),
+                                  limit=current_app.config["CRM_PAGE_SIZE"])
+    more_args = {"q": q, "stage": stage or "", "outlet": outlet_id or "", "after": page.next_cursor}
+    return render("clients/index.html", fragment=request.headers.get("HX-Target") if
+                  request.headers.get("HX-Target") in ("results", "more") else None,
+                  page=page, q=q, stage=stage, outlet_id=outlet_id, outlets=all_outlets(),
+                  more_url=url_for("clients.index", **more_args) if page.next_cursor else None,
+                  appending=bool(request.args.get("after")))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    """Capture a prospect: name and mobile first, the rest optional."""
+    form = ProspectForm()
+    form.set_outlets(all_outlets(active_only=True))
+    if request.method == "GET":
+        form.token.data = submissions.new_token()
+        form.outlet_id.data = str(current_user.outlet_id or "")
+    elif form.validate_on_submit():
+        if not form.token.data:
+            form.token.data = submissions.new_token()
+        try:
+            client_id, created = submissions.submit_once(
+                form.token.data, current_user, "client",
+                lambda: clients.capture_prospect(current_user, form.client_data()))
+        except clients.DuplicateMobile as dup:
+            return _duplicate_mobile(form, dup)
+        if created:
+            flash(_("Prospect %(name)s saved.", name=form.name.data), "success")
+        return see_other(url_for("clients.show", client_id=client_id))
+    return render("clients/new.html", form=form, status=422 if form.errors else 200)
+
+
+def _duplicate_mobile(form, dup: clients.DuplicateMobile):
+    """撞单: open one's own client; for someone else's, name the owner and nothing more."""
+    if can_see_client(current_user, dup.client):
+        flash(_("This mobile number is already on file: here is the client."), "info")
+        return see_other(url_for("clients.show", client_id=dup.client.id))
+    form.mobile.errors.append(_(
+        "This mobile number belongs to a client of %(owner)s. "
+        "Your team lead can reassign the client if needed.", owner=dup.client.owner.display_name))
+    return render("clients/new.html", form=form, status=409)
+
+
+@bp.get("/<int:client_id>")
+def show(client_id: int):
+    """The client file: details, masked numbers and the timeline."""
+    client = get_client_or_404(client_id, current_user)
+    return render("clients/show.html", client=client, timeline=clients.timeline(client),
+                  stage_form=StageForm(stage=client.stage), reveal_form=RevealForm(),
+                  can_reassign=current_user.role in (Role.LEAD, Role.ADMIN))
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="client-edit")
+
+
+@bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
+def edit(client_id: int):
+    """Edit the client file; a save over someone else's newer changes is told what changed."""
+    client = get_client_or_404(client_id, current_user)
+    form = ClientEditForm(obj=client)
+    form.set_outlets(all_outlets())
+    conflict = None
+    if request.method == "GET":
+        form.outlet_id.data = str(client.outlet_id or "")
+        form.version.data = str(client.version)
+        form.loaded.data = _serializer().dumps(clients.snapshot(client))
+    elif form.validate_on_submit():
+        try:
+            loaded = _serializer().loads(form.loaded.data or "")
+            version = int(form.version.data or "0")
+        except (BadSignature, ValueError):
+            abort(400)
+        try:
+            result = clients.edit_client(client, current_user, form.client_data(), loaded, version)
+            db.session.commit()
+        except clients.EditConflict as exc:
+            db.session.rollback()
+            conflict = exc
+            # The next save is made knowing the other person's values: it may overwrite them.
+            form.version.data = str(exc.current_version)
+            form.loaded.data = _serializer().dumps(exc.current_values)
+        except clients.DuplicateMobile as dup:
+            db.session.rollback()
+            form.mobile.errors.append(_("This mobile number is already on another client's file."))
+        except clients.DuplicateIdNumber:
+            db.session.rollback()
+            form.id_number.errors.append(_("This ID number is already on another client's file."))
+        else:
+            if result.merged_from_others:
+                flash(_("Saved. Someone else had changed %(fields)s meanwhile; their changes were kept.",
+                        fields="、".join(str(FIELD_NAMES[f]) for f in result.merged_from_others)), "info")
+            else:
+                flash(_("Client file saved."), "success")
+            return see_other(url_for("clients.show", client_id=client.id))
+    status = 409 if conflict else (422 if form.errors else 200)
+    return render("clients/edit.html", form=form, client=client, conflict=conflict,
+                  field_names=FIELD_NAMES, status=status)
+
+
+@bp.post("/<int:client_id>/stage")
+def stage(client_id: int):
+    """Move the client to another lifecycle stage."""
+    client = get_client_or_404(client_id, current_user)
+    form = StageForm()
+    if form.validate_on_submit():
+        if clients.change_stage(client, current_user, Stage(form.stage.data), form.note.data or ""):
+            db.session.commit()
+            flash(_("Stage changed."), "success")
+    else:
+        flash(_("Choose a stage from the list."), "error")
+    return see_other(url_for("clients.show", client_id=client.id))
+
+
+@bp.post("/<int:client_id>/reveal")
+def reveal(client_id: int):
+    """Show a masked number in full, on purpose; the reveal is logged."""
+    client = get_client_or_404(client_id, current_user)
+    form = RevealForm()
+    if not form.validate_on_submit():
+        abort(400)
+    field = form.field.data
+    value = getattr(client, field)
+    if not value:
+        abort(404)
+    audit.record(current_user, "reveal." + field, "client", client.id,
+                 remote_addr=request.remote_addr or "")
+    db.session.commit()
+    return render("clients/_revealed.html", fragment=f"revealed_{field}", client=client, field=field,
+                  value=value)
+
+
+@bp.get("/<int:client_id>/call")
+def call(client_id: int):
+    """Tap to call: log the reveal of the number, then hand it to the phone's dialer."""
+    client = get_client_or_404(client_id, current_user)
+    audit.record(current_user, "reveal.mobile.call", "client", client.id,
+                 remote_addr=request.remote_addr or "")
+    db.session.commit()
+    return redirect("tel:+86" + client.mobile, code=303)
+
+
+@bp.route("/<int:client_id>/reassign", methods=["GET", "POST"])
+def reassign(client_id: int):
+    """A lead or admin hands the client to another manager, with a reason (audited)."""
+    if current_user.role not in (Role.LEAD, Role.ADMIN):
+        abort(404)
+    client = get_client_or_404(client_id, current_user)
+    form = ReassignForm()
+    owners = assignable_owners(current_user)
+    form.owner_id.choices = [(str(u.id), u.display_name) for u in owners]
+    if form.validate_on_submit():
+        new_owner = next(u for u in owners if str(u.id) == form.owner_id.data)
+        clients.reassign(client, current_user, new_owner, form.reason.data)
+        db.session.commit()
+        flash(_("%(client)s now belongs to %(owner)s.", client=client.name,
+                owner=new_owner.display_name), "success")
+        return see_other(url_for("clients.show", client_id=client.id))
+    if request.method == "GET":
+        form.owner_id.data = str(client.owner_id)
+    return render("clients/reassign.html", form=form, client=client,
+                  status=422 if form.errors else 200)

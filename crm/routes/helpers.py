@@ -1,0 +1,69 @@
+"""Template filters and globals, and the render/redirect helpers every route uses."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, redirect, render_template, request
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from crm import labels
+from crm.domain.formats import mask_id_number, mask_mobile
+
+
+def is_htmx() -> bool:
+    """True for an htmx request that is not a boosted full-page navigation."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def htmx_target() -> str | None:
+    """The element id an htmx request will swap, if it is a fragment request."""
+    return request.headers.get("HX-Target") if is_htmx() else None
+
+
+def render(template: str, fragment: str | None = None, status: int = 200, **context):
+    """Render the whole page, or only the named block when an htmx request targets it."""
+    if fragment and htmx_target() == fragment:
+        return render_block(template, fragment, **context), status
+    return render_template(template, **context), status
+
+
+def see_other(url: str):
+    """303 after a POST so a reload never re-submits."""
+    return redirect(url, code=303)
+
+
+def local_datetime(value: datetime | None, fmt: str = "short") -> str:
+    """A UTC datetime shown in Asia/Shanghai in the user's language."""
+    if value is None:
+        return ""
+    if fmt == "input":
+        return format_datetime(value, "yyyy-MM-dd'T'HH:mm")
+    return format_datetime(value, fmt)
+
+
+def local_date(value: date | None, fmt: str = "medium") -> str:
+    """A date in the user's language."""
+    return "" if value is None else format_date(value, fmt)
+
+
+def label(code: str | None, mapping_name: str) -> str:
+    """The translated label of a stored code, or the code itself if unknown."""
+    if code is None or code == "":
+        return ""
+    mapping = getattr(labels, mapping_name)
+    for key, text in mapping.items():
+        if str(key) == str(code):
+            return str(text)
+    return str(code)
+
+
+def register(app: Flask) -> None:
+    """Install filters and globals."""
+    app.jinja_env.filters.update(
+        local_datetime=local_datetime, local_date=local_date, mask_mobile=mask_mobile,
+        mask_id=mask_id_number, label=label,
+    )
+    app.jinja_env.globals.update(labels=labels, is_htmx=is_htmx, get_locale=get_locale,
+                                 current_user=current_user)

@@ -1,0 +1,45 @@
+"""Visit logs: log a contact from the client file in two taps, read one back."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crm.forms.clients import VisitForm
+from crm.routes.helpers import render, see_other
+from crm.services import clients, submissions
+from crm.services.access import get_client_or_404, get_visit_or_404
+
+bp = Blueprint("visits", __name__)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every visit page needs a signed-in user."""
+
+
+@bp.route("/clients/<int:client_id>/visits/new", methods=["GET", "POST"])
+def new(client_id: int):
+    """Log a visit or contact with this client."""
+    client = get_client_or_404(client_id, current_user)
+    form = VisitForm()
+    if request.method == "GET":
+        form.token.data = submissions.new_token()
+    elif form.validate_on_submit():
+        if not form.token.data:
+            form.token.data = submissions.new_token()
+        _visit_id, created = submissions.submit_once(
+            form.token.data, current_user, "visit",
+            lambda: clients.log_visit(client, current_user, form.visit_data()))
+        if created:
+            flash(_("Visit logged."), "success")
+        return see_other(url_for("clients.show", client_id=client.id))
+    return render("visits/new.html", form=form, client=client, status=422 if form.errors else 200)
+
+
+@bp.get("/visits/<int:visit_id>")
+def show(visit_id: int):
+    """One visit log."""
+    visit = get_visit_or_404(visit_id, current_user)
+    return render("visits/show.html", visit=visit, client=visit.client)

@@ -1,0 +1,115 @@
+"""Demo data: users, one team, three outlets, clients with 18 months of visits. Demo only."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import click
+
+from crm.extensions import db
+from crm.models import (Client, Outlet, Role, SourceChannel, Stage, StageChange, Team, VisitChannel,
+                        VisitLog, VisitOutcome, utcnow)
+from crm.services.clients import set_mobile, set_name
+from crm.services.users import create_user
+
+DEMO_PASSWORD = "demo-pass-123"
+
+SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段钱汤尹黎易常武乔贺赖龚文") + ["欧阳", "司马", "上官"]
+GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志强海燕文博子涵浩然欣怡梓萱宇轩思远佳琪晨曦雨桐俊杰嘉怡泽宇诗涵晓东丹丹红梅春生金凤玉兰永刚德明")
+SUMMARIES = [
+    "在网点大堂交流，了解客户理财到期情况", "电话回访，客户关注近期市场波动", "微信推送研报，客户回复感兴趣",
+    "客户询问两融业务开通条件", "介绍基金定投，客户表示考虑", "陪同客户在网点办理银证转账",
+    "邀请参加周六投资策略讲座", "客户咨询国债逆回购操作", "上门拜访企业财务负责人，介绍员工理财服务",
+    "客户反映交易软件登录慢，已协助处理",
+]
+NEXT_STEPS = ["下周电话跟进", "寄送产品资料", "邀请参加讲座", "协助开户", "月底回访", ""]
+
+
+def _mobile(rng: random.Random, taken: set[str]) -> str:
+    while True:
+        number = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+        if number not in taken:
+            taken.add(number)
+            return number
+
+
+def seed(n_clients: int = 200, rng_seed: int = 20261125) -> str:
+    """Fill an empty database with demo data; the caller commits."""
+    rng = random.Random(rng_seed)
+    now = utcnow()
+    outlets = [
+        Outlet(bank="工商银行", branch="朝阳支行", city="北京"),
+        Outlet(bank="建设银行", branch="望京支行", city="北京"),
+        Outlet(bank="招商银行", branch="国贸支行", city="北京"),
+    ]
+    team = Team(name="朝阳营销一部")
+    db.session.add_all([*outlets, team])
+    db.session.flush()
+    admin = create_user("admin", "合规管理员", DEMO_PASSWORD, Role.ADMIN, email="admin@example.com")
+    lead = create_user("lead", "李团队长", DEMO_PASSWORD, Role.LEAD, email="lead@example.com",
+                       team=team, outlet=outlets[0])
+    managers = [
+        create_user("manager1", "王经理", DEMO_PASSWORD, Role.MANAGER, email="manager1@example.com",
+                    team=team, outlet=outlets[0]),
+        create_user("manager2", "赵经理", DEMO_PASSWORD, Role.MANAGER, email="manager2@example.com",
+                    team=team, outlet=outlets[1]),
+    ]
+    del admin, lead
+    taken: set[str] = set()
+    names: set[str] = set()
+    visits = 0
+    with click.progressbar(range(n_clients), label="Demo clients") as bar:
+        for i in bar:
+            owner = managers[0] if i % 20 < 11 else managers[1]
+            while True:
+                name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+                if name not in names:
+                    names.add(name)
+                    break
+            created = now - timedelta(days=rng.randint(20, 540), minutes=rng.randint(0, 600))
+            client = Client(owner_id=owner.id, created_by_id=owner.id, created_at=created,
+                            updated_at=created, last_activity_at=created,
+                            outlet_id=rng.choice(outlets).id if rng.random() > 0.1 else owner.outlet_id,
+                            source_channel=rng.choice(list(SourceChannel)).value,
+                            gender=rng.choice(("male", "female")),
+                            age_band=rng.choice(("25_34", "35_44", "45_54", "55_64", "65p")),
+                            interests=rng.choice(("基金定投", "国债逆回购", "两融", "港股通", "银行理财到期转投", "")),
+                            consent_contact=True, consent_channel="phone", consent_at=created,
+                            stage=Stage.PROSPECT.value)
+            set_name(client, name)
+            set_mobile(client, _mobile(rng, taken))
+            db.session.add(client)
+            db.session.flush()
+            db.session.add(StageChange(client_id=client.id, to_stage=Stage.PROSPECT.value,
+                                       changed_by_id=owner.id, changed_at=created))
+            # A fifth of clients went quiet months ago: they show up as dormant candidates.
+            quiet = rng.random() < 0.2
+            span_end = now - timedelta(days=rng.randint(100, 300)) if quiet else now
+            count = rng.randint(0, 8) if not quiet else rng.randint(1, 3)
+            last = None
+            for _ in range(count):
+                window = max((span_end - created).total_seconds(), 3600)
+                at = created + timedelta(seconds=rng.uniform(0, window))
+                db.session.add(VisitLog(client_id=client.id, author_id=owner.id, occurred_at=at,
+                                        channel=rng.choice(list(VisitChannel)).value,
+                                        summary=rng.choice(SUMMARIES),
+                                        outcome=rng.choice(list(VisitOutcome)).value,
+                                        next_step=rng.choice(NEXT_STEPS), created_at=at))
+                visits += 1
+                last = at if last is None or at > last else last
+            stage = Stage.PROSPECT
+            if last is not None:
+                stage = rng.choice([Stage.CONTACTED, Stage.ACCOUNT_OPENED, Stage.ACTIVE, Stage.ACTIVE])
+                if quiet:
+                    stage = rng.choice([Stage.DORMANT, Stage.ACTIVE, Stage.LOST])
+                client.last_contact_at = last
+                client.last_activity_at = last
+            if stage != Stage.PROSPECT:
+                at = (last or created)
+                db.session.add(StageChange(client_id=client.id, from_stage=Stage.PROSPECT.value,
+                                           to_stage=stage.value, changed_by_id=owner.id, changed_at=at))
+                client.stage = stage.value
+                if stage in (Stage.ACCOUNT_OPENED, Stage.ACTIVE):
+                    client.account_opened_at = at
+    db.session.flush()
+    return f"4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits"

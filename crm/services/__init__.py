@@ -1,0 +1,1 @@
+"""Workflows and rules that touch the database: no request, no templates."""

@@ -1,0 +1,284 @@
+"""Client workflows: capture a prospect, edit without lost updates, move stages, log visits, search."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from crm.domain.pinyin import name_initials, name_pinyin
+from crm.extensions import db
+from crm.models import Client, Stage, StageChange, User, VisitLog, VisitOutcome, utcnow
+from crm.services.access import client_visibility
+
+# Fields a manager may edit on the client file; the conflict check compares exactly these.
+EDITABLE_FIELDS = (
+    "name", "mobile", "id_number", "gender", "age_band", "source_channel", "referrer",
+    "outlet_id", "interests", "consent_contact", "consent_channel",
+)
+
+
+class DuplicateMobile(Exception):
+    """The mobile number is already on file (撞单)."""
+
+    def __init__(self, client: Client):
+        super().__init__(client.mobile)
+        self.client = client
+
+
+class DuplicateIdNumber(Exception):
+    """The ID number is already on another client's file."""
+
+
+@dataclass
+class EditConflict(Exception):
+    """Someone else saved the client since it was loaded and changed fields this edit also changed."""
+
+    changes: list[FieldChange]
+    current_version: int
+    current_values: dict[str, Any]
+    updated_by: str
+    updated_at: datetime | None
+
+
+@dataclass
+class FieldChange:
+    """One field someone else changed: what it was when loaded, what it is now, what this edit wants."""
+
+    name: str
+    loaded: Any
+    theirs: Any
+    mine: Any = None
+
+
+@dataclass
+class EditResult:
+    """What an edit did: the fields saved and the fields another person had changed meanwhile."""
+
+    saved: list[str] = field(default_factory=list)
+    merged_from_others: list[str] = field(default_factory=list)
+
+
+def snapshot(client: Client) -> dict[str, Any]:
+    """The editable fields of a client as plain values, for conflict detection."""
+    return {name: getattr(client, name) for name in EDITABLE_FIELDS}
+
+
+def set_name(client: Client, name: str) -> None:
+    """Set the name and the pinyin keys the search uses."""
+    client.name = name
+    client.name_initials = name_initials(name)
+    client.name_pinyin = name_pinyin(name)
+
+
+def set_mobile(client: Client, mobile: str) -> None:
+    """Set the normalized mobile and its reversed search key."""
+    client.mobile = mobile
+    client.mobile_reversed = mobile[::-1]
+
+
+def find_by_mobile(mobile: str) -> Client | None:
+    """The client holding this normalized mobile number, whoever owns it."""
+    return db.session.execute(sa.select(Client).where(Client.mobile == mobile)).scalar_one_or_none()
+
+
+def capture_prospect(actor: User, data: dict[str, Any]) -> Client:
+    """Create a prospect owned by the actor, or raise DuplicateMobile if the number is on file."""
+    existing = find_by_mobile(data["mobile"])
+    if existing is not None:
+        raise DuplicateMobile(existing)
+    if data.get("id_number") and _id_number_taken(data["id_number"], None):
+        raise DuplicateIdNumber(data["id_number"])
+    now = utcnow()
+    client = Client(owner_id=actor.id, created_by_id=actor.id, updated_by_id=actor.id,
+                    created_at=now, updated_at=now, last_activity_at=now,
+                    stage=Stage.PROSPECT.value)
+    set_name(client, data["name"])
+    set_mobile(client, data["mobile"])
+    for name in EDITABLE_FIELDS:
+        if name not in ("name", "mobile") and name in data:
+            setattr(client, name, data[name])
+    if client.consent_contact:
+        client.consent_at = now
+    db.session.add(client)
+    db.session.flush()
+    db.session.add(StageChange(client_id=client.id, from_stage=None, to_stage=Stage.PROSPECT.value,
+                               changed_by_id=actor.id, changed_at=now))
+    return client
+
+
+def _id_number_taken(id_number: str, except_client_id: int | None) -> bool:
+    query = sa.select(Client.id).where(Client.id_number == id_number)
+    if except_client_id is not None:
+        query = query.where(Client.id != except_client_id)
+    return db.session.execute(query).first() is not None
+
+
+def edit_client(client: Client, actor: User, wanted: dict[str, Any], loaded: dict[str, Any],
+                loaded_version: int) -> EditResult:
+    """Save the actor's changes unless they collide with changes saved by someone else meanwhile.
+
+    `loaded` holds the values the actor's form was built from. Fields the actor did not touch
+    keep whatever the other person saved; fields both changed raise EditConflict.
+    """
+    current = snapshot(client)
+    mine = {k: v for k, v in wanted.items() if k in EDITABLE_FIELDS and v != loaded.get(k)}
+    theirs = {k: v for k, v in current.items() if k in loaded and v != loaded[k]}
+    if client.version != loaded_version:
+        clashes = [FieldChange(k, loaded[k], theirs[k], mine[k])
+                   for k in mine if k in theirs and theirs[k] != mine[k]]
+        if clashes:
+            raise EditConflict(clashes, client.version, current,
+                               client.updated_by.display_name if client.updated_by else "",
+                               client.updated_at)
+    if "mobile" in mine:
+        other = find_by_mobile(mine["mobile"])
+        if other is not None and other.id != client.id:
+            raise DuplicateMobile(other)
+    if mine.get("id_number") and _id_number_taken(mine["id_number"], client.id):
+        raise DuplicateIdNumber(mine["id_number"])
+    for name, value in mine.items():
+        if name == "name":
+            set_name(client, value)
+        elif name == "mobile":
+            set_mobile(client, value)
+        else:
+            setattr(client, name, value)
+    if mine.get("consent_contact"):
+        client.consent_at = utcnow()
+    if mine:
+        client.updated_by_id = actor.id
+        client.updated_at = utcnow()
+    db.session.flush()
+    return EditResult(saved=sorted(mine), merged_from_others=sorted(k for k in theirs if k not in mine))
+
+
+def change_stage(client: Client, actor: User, to_stage: Stage, note: str = "",
+                 at: datetime | None = None) -> StageChange | None:
+    """Move a client to a lifecycle stage and keep the change; no-op when already there."""
+    if client.stage == to_stage.value:
+        return None
+    at = at or utcnow()
+    change = StageChange(client_id=client.id, from_stage=client.stage, to_stage=to_stage.value,
+                         changed_by_id=actor.id, changed_at=at, note=note[:200])
+    client.stage = to_stage.value
+    if to_stage == Stage.ACCOUNT_OPENED and client.account_opened_at is None:
+        client.account_opened_at = at
+    client.last_activity_at = max(client.last_activity_at, at)
+    client.updated_by_id = actor.id
+    client.updated_at = utcnow()
+    db.session.add(change)
+    db.session.flush()
+    return change
+
+
+def log_visit(client: Client, actor: User, data: dict[str, Any]) -> VisitLog:
+    """Record a contact, update the client's last contact, and mark a reached prospect contacted."""
+    visit = VisitLog(client_id=client.id, author_id=actor.id, **data)
+    db.session.add(visit)
+    if client.last_contact_at is None or visit.occurred_at > client.last_contact_at:
+        client.last_contact_at = visit.occurred_at
+    client.last_activity_at = max(client.last_activity_at, visit.occurred_at, utcnow())
+    if client.stage == Stage.PROSPECT and visit.outcome != VisitOutcome.UNREACHABLE:
+        change_stage(client, actor, Stage.CONTACTED, at=visit.occurred_at)
+    db.session.flush()
+    return visit
+
+
+@dataclass
+class TimelineEntry:
+    """One line of the client's timeline."""
+
+    at: datetime
+    kind: str  # "visit" or "stage"
+    item: Any
+
+
+def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
+    """Visits and stage changes of a client, newest first (two queries, merged in memory)."""
+    visits = db.session.execute(
+        sa.select(VisitLog).options(so.joinedload(VisitLog.author))
+        .where(VisitLog.client_id == client.id)
+        .order_by(VisitLog.occurred_at.desc(), VisitLog.id.desc()).limit(limit)
+    ).scalars()
+    stages = db.session.execute(
+        sa.select(StageChange).options(so.joinedload(StageChange.changed_by))
+        .where(StageChange.client_id == client.id)
+        .order_by(StageChange.changed_at.desc(), StageChange.id.desc()).limit(limit)
+    ).scalars()
+    entries = [TimelineEntry(v.occurred_at, "visit", v) for v in visits]
+    entries += [TimelineEntry(s.changed_at, "stage", s) for s in stages]
+    entries.sort(key=lambda e: (e.at, e.kind == "visit"), reverse=True)
+    return entries[:limit]
+
+
+@dataclass
+class ClientPage:
+    """One page of a client list, with the cursor of the next page if there is one."""
+
+    clients: list[Client]
+    next_cursor: str | None
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        stamp, _, ident = cursor.partition("_")
+        return datetime.fromisoformat(stamp), int(ident)
+    except ValueError:
+        return None
+
+
+def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id: int | None = None,
+                   cursor: str | None = None, limit: int = 20) -> ClientPage:
+    """The user's visible clients, most recent activity first, filtered and keyset-paginated.
+
+    `q` matches the start of the pinyin initials or full pinyin (letters), the last digits of the
+    mobile (digits) or part of the name (anything else).
+    """
+    query = (sa.select(Client).options(so.joinedload(Client.outlet), so.joinedload(Client.owner))
+             .where(client_visibility(user)))
+    q = q.strip()
+    if q:
+        if q.isdigit():
+            query = query.where(Client.mobile_reversed.startswith(q[::-1], autoescape=True))
+        elif q.isascii() and q.replace(" ", "").isalpha():
+            letters = q.replace(" ", "").lower()
+            query = query.where(sa.or_(Client.name_initials.startswith(letters, autoescape=True),
+                                       Client.name_pinyin.startswith(letters, autoescape=True)))
+        else:
+            query = query.where(Client.name.contains(q, autoescape=True))
+    if stage:
+        query = query.where(Client.stage == stage)
+    if outlet_id:
+        query = query.where(Client.outlet_id == outlet_id)
+    after = _parse_cursor(cursor)
+    if after is not None:
+        stamp, ident = after
+        query = query.where(sa.or_(Client.last_activity_at < stamp,
+                                   sa.and_(Client.last_activity_at == stamp, Client.id < ident)))
+    query = query.order_by(Client.last_activity_at.desc(), Client.id.desc()).limit(limit + 1)
+    rows = list(db.session.execute(query).scalars())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = f"{last.last_activity_at.isoformat()}_{last.id}"
+    return ClientPage(rows, next_cursor)
+
+
+def reassign(client: Client, actor: User, new_owner: User, reason: str) -> None:
+    """Hand a client to another owner; the move and its reason go to the audit trail."""
+    from crm.services import audit
+
+    if new_owner.id == client.owner_id:
+        return
+    detail = f"{client.owner.display_name} → {new_owner.display_name}: {reason}"
+    client.owner_id = new_owner.id
+    client.updated_by_id = actor.id
+    client.updated_at = utcnow()
+    audit.record(actor, "client.reassign", "client", client.id, detail=detail)
+    db.session.flush()
