@@ -66,4 +66,5 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "CRM_PAGE_SIZE": 20,
+        "CRM_PASSWORD_HASH_METHOD": "scrypt",
     }

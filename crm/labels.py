@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from crm.models import Role, SourceChannel, Stage, VisitChannel, VisitOutcome
 
@@ -97,6 +98,7 @@ FORMAT_ERRORS = {
 }
 
 
-def choices(mapping: dict) -> list[tuple[str, object]]:
-    """WTForms choices from a code → label mapping."""
-    return [(str(code), label) for code, label in mapping.items()]
+def choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
+    """WTForms choices from a code → label mapping, optionally led by an empty option."""
+    options = [SelectChoice("", blank)] if blank is not None else []
+    return options + [SelectChoice(str(code), label) for code, label in mapping.items()]

@@ -38,7 +38,7 @@ class ProspectForm(FlaskForm):
 
     def set_outlets(self, outlets) -> None:
         """Fill the outlet choices from the database."""
-        self.outlet_id.choices = [("", "—")] + [(str(o.id), o.label) for o in outlets]
+        self.outlet_id.choices = choices({o.id: o.label for o in outlets}, blank="—")
 
     def validate_consent_channel(self, field) -> None:
         """Consent is recorded with the channel it was given for."""
@@ -82,7 +82,7 @@ class StageForm(FlaskForm):
 class RevealForm(FlaskForm):
     """Reveal a masked number on purpose; the reveal is logged."""
 
-    field = SelectField(choices=[("mobile", "mobile"), ("id_number", "id_number")])
+    field = SelectField(choices=choices({"mobile": "mobile", "id_number": "id_number"}))
 
 
 class ReassignForm(FlaskForm):

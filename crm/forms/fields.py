@@ -4,10 +4,11 @@ from __future__ import annotations
 import unicodedata
 
 from wtforms import SelectField, ValidationError
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from crm.domain.formats import InvalidFormat, normalize_mobile, validate_id_number
-from crm.labels import FORMAT_ERRORS
+from crm.labels import FORMAT_ERRORS, choices
 
 
 def clean_text(value: object) -> object:
@@ -26,9 +27,9 @@ def max_len(n: int) -> Length:
     return Length(max=n)
 
 
-def blank_choices(mapping: dict, blank_label: str = "—") -> list[tuple[str, object]]:
+def blank_choices(mapping: dict, blank_label: str = "—") -> list[SelectChoice]:
     """Choices with a leading empty option for optional selects."""
-    return [("", blank_label)] + [(str(k), v) for k, v in mapping.items()]
+    return choices(mapping, blank=blank_label)
 
 
 class OptionalSelectField(SelectField):

@@ -76,9 +76,9 @@ class User(UserMixin, Base):
     team: so.Mapped[Team | None] = so.relationship(back_populates="members")
     outlet: so.Mapped[Outlet | None] = so.relationship()
 
-    def set_password(self, password: str) -> None:
+    def set_password(self, password: str, method: str = "scrypt") -> None:
         """Store a salted hash of the password, never the password."""
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         """Tell whether the password matches the stored hash."""

@@ -9,6 +9,7 @@ from sqlalchemy import orm as so
 
 from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
+from crm.labels import choices
 from crm.models import AuditEvent, Outlet, Role, Team, User
 from crm.routes.helpers import render, see_other
 from crm.services import audit, users
@@ -25,8 +26,8 @@ def require_admin():
 
 
 def _fill_user_choices(form: UserForm) -> None:
-    form.team_id.choices = [("", "—")] + [(str(t.id), t.name) for t in users.all_teams()]
-    form.outlet_id.choices = [("", "—")] + [(str(o.id), o.label) for o in users.all_outlets()]
+    form.team_id.choices = choices({t.id: t.name for t in users.all_teams()}, blank="—")
+    form.outlet_id.choices = choices({o.id: o.label for o in users.all_outlets()}, blank="—")
 
 
 @bp.get("/users")
@@ -77,7 +78,7 @@ def user_edit(user_id: int):
         user.team_id = int(form.team_id.data) if form.team_id.data else None
         user.outlet_id = int(form.outlet_id.data) if form.outlet_id.data else None
         if form.password.data:
-            user.set_password(form.password.data)
+            users.set_password(user, form.password.data)
         audit.record(current_user, "user.update", "user", user.id,
                      detail=f"{before} → {user.role}/{user.team_id}/{user.active}"
                      + ("; password reset" if form.password.data else ""))

@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from crm.extensions import db
 from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, RevealForm, StageForm
-from crm.labels import FIELD_NAMES
+from crm.labels import FIELD_NAMES, choices
 from crm.models import Role, Stage
 from crm.routes.helpers import render, see_other
 from crm.services import audit, clients, submissions
@@ -189,7 +189,7 @@ def reassign(client_id: int):
     client = get_client_or_404(client_id, current_user)
     form = ReassignForm()
     owners = assignable_owners(current_user)
-    form.owner_id.choices = [(str(u.id), u.display_name) for u in owners]
+    form.owner_id.choices = choices({u.id: u.display_name for u in owners})
     if form.validate_on_submit():
         new_owner = next(u for u in owners if str(u.id) == form.owner_id.data)
         clients.reassign(client, current_user, new_owner, form.reason.data)

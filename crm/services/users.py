@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.extensions import db
@@ -29,11 +30,16 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def set_password(user: User, password: str) -> None:
+    """Hash and store a password with the configured method."""
+    user.set_password(password, method=current_app.config["CRM_PASSWORD_HASH_METHOD"])
+
+
 def update_settings(user: User, locale: str, new_password: str | None) -> None:
     """Change language and, when given, password."""
     user.locale = locale
     if new_password:
-        user.set_password(new_password)
+        set_password(user, new_password)
     db.session.flush()
 
 
@@ -42,7 +48,7 @@ def create_user(username: str, display_name: str, password: str, role: str, emai
     """Add a user with a hashed password."""
     user = User(username=username.strip(), display_name=display_name, email=email, role=role,
                 team=team, outlet=outlet, locale=locale, active=True)
-    user.set_password(password)
+    set_password(user, password)
     db.session.add(user)
     db.session.flush()
     return user

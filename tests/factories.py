@@ -1,0 +1,60 @@
+"""Test data builders that go through the same services as the app."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from crm.extensions import db
+from crm.models import Outlet, Role, Team, utcnow
+from crm.services import clients as client_service
+from crm.services.users import create_user
+
+PASSWORD = "test-pass-12345"
+_mobiles = itertools.count(13800000000)
+
+
+def next_mobile() -> str:
+    """A fresh valid mobile number."""
+    return str(next(_mobiles))
+
+
+def make_world():
+    """Two teams, three outlets, an admin; the caller commits."""
+    from tests.conftest import World
+
+    team, other_team = Team(name="一部"), Team(name="二部")
+    outlets = [Outlet(bank="工商银行", branch="朝阳支行", city="北京"),
+               Outlet(bank="建设银行", branch="望京支行", city="北京"),
+               Outlet(bank="招商银行", branch="国贸支行", city="北京")]
+    db.session.add_all([team, other_team, *outlets])
+    db.session.flush()
+    return World(
+        team=team, other_team=other_team, outlets=outlets,
+        admin=create_user("admin", "合规", PASSWORD, Role.ADMIN, email="admin@example.com"),
+        lead=create_user("lead", "李团队长", PASSWORD, Role.LEAD, team=team, email="lead@example.com"),
+        manager1=create_user("manager1", "王经理", PASSWORD, Role.MANAGER, team=team, outlet=outlets[0],
+                             email="m1@example.com"),
+        manager2=create_user("manager2", "赵经理", PASSWORD, Role.MANAGER, team=team, outlet=outlets[1],
+                             email="m2@example.com"),
+        other_lead=create_user("otherlead", "孙团队长", PASSWORD, Role.LEAD, team=other_team),
+        other_manager=create_user("othermanager", "钱经理", PASSWORD, Role.MANAGER, team=other_team),
+    )
+
+
+def make_client(owner, name: str = "张三", mobile: str | None = None, days_ago: int = 0, **extra):
+    """A prospect owned by `owner`, created through the capture service; flushed, not committed."""
+    data = {"name": name, "mobile": mobile or next_mobile(), "source_channel": "walk_in"}
+    data.update(extra)
+    client = client_service.capture_prospect(owner, data)
+    if days_ago:
+        when = utcnow() - timedelta(days=days_ago)
+        client.created_at = client.last_activity_at = when
+    db.session.flush()
+    return client
+
+
+def make_visit(client, author, **extra):
+    """A visit logged through the service; flushed, not committed."""
+    data = {"occurred_at": utcnow(), "channel": "phone", "summary": "电话沟通", "outcome": "interested"}
+    data.update(extra)
+    return client_service.log_visit(client, author, data)
