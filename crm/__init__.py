@@ -38,10 +38,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def select_locale() -> str:
     """The signed-in user's language, else the one chosen on the sign-in page, else zh_CN."""
-    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
-        return current_user.locale
-    chosen = session.get("locale")
-    return chosen if chosen in SUPPORTED_LOCALES else "zh_CN"
+    code = session.get("locale")
+    if current_user and current_user.is_authenticated:
+        code = current_user.locale
+    if code not in SUPPORTED_LOCALES:
+        code = "zh_CN"
+    # Babel reads zh_CN as zh_Hans_CN: that is why the catalog folder is named zh_Hans_CN.
+    return code
 
 
 @event.listens_for(Engine, "connect")

@@ -24,7 +24,7 @@ class UserForm(FlaskForm):
     team_id = OptionalSelectField(_l("Team"), choices=[])
     outlet_id = OptionalSelectField(_l("Outlet"), choices=[])
     locale = SelectField(_l("Language"), choices=choices(LOCALES))
-    active = BooleanField(_l("Active"), default=True)
+    active = BooleanField(_l("Account active"), default=True)
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD, max=200)],
                              render_kw={"autocomplete": "new-password"})
 
@@ -61,4 +61,4 @@ class OutletForm(FlaskForm):
     bank = StringField(_l("Bank"), filters=TEXT, validators=[DataRequired(), max_len(80)])
     branch = StringField(_l("Branch"), filters=TEXT, validators=[DataRequired(), max_len(120)])
     city = StringField(_l("City"), filters=TEXT, validators=[DataRequired(), max_len(60)])
-    active = BooleanField(_l("Active"), default=True)
+    active = BooleanField(_l("In use"), default=True)

@@ -40,10 +40,15 @@ class ProspectForm(FlaskForm):
         """Fill the outlet choices from the database."""
         self.outlet_id.choices = choices({o.id: o.label for o in outlets}, blank="—")
 
-    def validate_consent_channel(self, field) -> None:
+    def validate(self, extra_validators=None) -> bool:
         """Consent is recorded with the channel it was given for."""
-        if self.consent_contact.data and not field.data:
-            raise ValidationError(_l("Say through which channel the client agreed to be contacted."))
+        valid = super().validate(extra_validators)
+        if self.consent_contact.data and not self.consent_channel.data:
+            self.consent_channel.errors = [
+                *self.consent_channel.errors,
+                _l("Say through which channel the client agreed to be contacted.")]
+            valid = False
+        return valid
 
     def client_data(self) -> dict:
         """The cleaned values, keyed by client attribute."""

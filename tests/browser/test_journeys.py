@@ -1,0 +1,197 @@
+"""Real journeys of a client manager on a 390 px phone, through chromium, against the live app.
+
+Selectors rely on names, ids and URLs rather than on visible words: the interface is Chinese by
+default and its catalog is being translated, so button texts may change under the tests.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from crm.extensions import db
+from crm.models import Client, FormSubmission, VisitLog
+from tests import factories
+from tests.factories import PASSWORD
+
+CLIENT_FILE_URL = re.compile(r"/clients/(\d+)$")
+CLIENT_LIST_URL = re.compile(r"/clients(\?.*)?$")
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def sign_in(page: Page, username: str) -> None:
+    """Sign in on /login and land on the client list."""
+    page.goto("/login")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form[action^='/login'] button[type=submit]").click()
+    expect(page).to_have_url(CLIENT_LIST_URL)
+    expect(page.locator("header nav a[href='/clients']")).to_be_visible()
+
+
+def capture_prospect(page: Page, name: str, mobile: str) -> int:
+    """Capture a prospect through the "New prospect" action; returns the new client's id."""
+    page.locator(".actionbar a[href='/clients/new']").click()
+    expect(page).to_have_url(re.compile(r"/clients/new$"))
+    page.locator("input[name=name]").fill(name)
+    page.locator("input[name=mobile]").fill(mobile)
+    page.locator("form[action='/clients/new'] button[type=submit]").click()
+    expect(page).to_have_url(CLIENT_FILE_URL)
+    expect(page.locator("h1")).to_contain_text(name)
+    return int(CLIENT_FILE_URL.search(page.url).group(1))
+
+
+def count(app, model, *where) -> int:
+    """Rows in the database, read in a fresh app context (its own session, so no stale snapshot)."""
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def seed_clients(owner, *names: str) -> None:
+    """Clients of `owner` written straight to the database, so lists have something to filter."""
+    for name in names:
+        factories.make_client(owner, name=name)
+    db.session.commit()
+
+
+LAYOUT_PROBE = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('button, input, select')) {
+    if (el.type === 'hidden') continue;
+    const box = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (box.width === 0 || box.height === 0 || style.visibility === 'hidden') continue;
+    if (box.height < 40) {
+      small.push(`${el.outerHTML.slice(0, 120)} is ${box.height}px high`);
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, small};
+}"""
+
+
+def assert_fits_phone(page: Page) -> None:
+    """No horizontal scroll at 390 px, and every visible control is a comfortable tap target."""
+    probe = page.evaluate(LAYOUT_PROBE)
+    assert probe["scrollWidth"] <= 390, f"{page.url} scrolls sideways: {probe['scrollWidth']}px wide"
+    assert not probe["small"], f"{page.url} has controls under 40px: {probe['small']}"
+
+
+# ---- journeys --------------------------------------------------------------------------------
+
+def test_capture_search_and_log_a_visit(app, world, page, artifacts, live_server):
+    """Sign in, capture 张三丰, find him by typing "zsf" (live, no reload), log a visit."""
+    seed_clients(world.manager1, "李四光")
+    sign_in(page, "manager1")
+
+    client_id = capture_prospect(page, "张三丰", "139 1234 5678")
+    expect(page.locator("#revealed_mobile .masked")).to_have_text("139****5678")
+    expect(page.locator("main")).not_to_contain_text("13912345678")
+
+    page.locator("header nav a[href='/clients']").click()
+    expect(page).to_have_url(CLIENT_LIST_URL)
+    cards = page.locator("#results .card")
+    expect(cards).to_have_count(2)
+
+    # A full page load would wipe this marker; htmx's live search keeps the same document.
+    page.evaluate("() => { window.__sameDocument = true; }")
+    page.locator("#q").press_sequentially("zsf", delay=60)
+    expect(page).to_have_url(re.compile(r"/clients\?(.*&)?q=zsf(&|$)"))
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("张三丰")
+    expect(cards.first).to_contain_text("139****5678")
+    assert page.evaluate("() => window.__sameDocument === true"), "the search reloaded the page"
+    expect(page.locator("#q")).to_have_value("zsf")
+
+    cards.first.locator("a.card-link").click()
+    expect(page).to_have_url(re.compile(rf"/clients/{client_id}$"))
+    page.locator(f".actionbar a[href='/clients/{client_id}/visits/new']").click()
+    expect(page).to_have_url(re.compile(rf"/clients/{client_id}/visits/new$"))
+    summary = "在朝阳支行大堂面谈，了解基金定投"
+    page.locator("textarea[name=summary]").fill(summary)
+    page.locator(f"form[action='/clients/{client_id}/visits/new'] button[type=submit]").click()
+
+    expect(page).to_have_url(re.compile(rf"/clients/{client_id}$"))
+    timeline = page.locator("ol.timeline")
+    expect(timeline.locator("li", has_text=summary)).to_have_count(1)
+    expect(timeline.locator(f"a[href^='/visits/']")).to_have_count(1)
+    assert count(app, VisitLog, VisitLog.client_id == client_id) == 1
+    page.screenshot(path=str(artifacts / "journey-client-file.png"), full_page=True)
+
+
+def test_client_list_and_prospect_form_fit_a_390px_phone(world, page):
+    """No sideways scrolling; buttons, inputs and selects at least 40 px high."""
+    seed_clients(world.manager1, "欧阳娜娜", "司马相如", "王小明")
+    sign_in(page, "manager1")
+    page.goto("/clients")
+    expect(page.locator("#results .card")).to_have_count(3)
+    assert_fits_phone(page)
+
+    page.goto("/clients/new")
+    expect(page.locator("input[name=name]")).to_be_visible()
+    assert_fits_phone(page)
+
+
+def test_plain_html_works_without_javascript(app, world, new_page):
+    """Sign in, capture and search with JavaScript off: forms post and the <noscript> submit searches."""
+    seed_clients(world.manager1, "李四光")
+    page = new_page(java_script_enabled=False)
+    sign_in(page, "manager1")
+    client_id = capture_prospect(page, "张三丰", "139 1234 5678")
+    expect(page.locator("#revealed_mobile .masked")).to_have_text("139****5678")
+
+    page.locator("header nav a[href='/clients']").click()
+    expect(page.locator("#results .card")).to_have_count(2)
+    page.locator("#q").fill("zsf")
+    search_button = page.locator("form[role=search] button[type=submit]")
+    expect(search_button).to_be_visible()
+    search_button.click()
+
+    expect(page).to_have_url(re.compile(r"/clients\?(.*&)?q=zsf(&|$)"))
+    cards = page.locator("#results .card")
+    expect(cards).to_have_count(1)
+    expect(cards.first.locator("a.card-link")).to_have_attribute("href", f"/clients/{client_id}")
+    expect(cards.first).to_contain_text("张三丰")
+    expect(page.locator("#q")).to_have_value("zsf")
+    assert count(app, Client) == 2
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_double_tap_on_save_prospect_creates_one_client(app, world, new_page, live_server, javascript):
+    """Tapping "Save prospect" twice quickly files the prospect once and opens it."""
+    page = new_page(java_script_enabled=javascript)
+    sign_in(page, "manager1")
+    page.goto("/clients/new")
+    page.locator("input[name=name]").fill("张三丰")
+    page.locator("input[name=mobile]").fill("139 1234 5678")
+    posts_before = live_server.count("POST", "/clients/new")
+
+    page.locator("form[action='/clients/new'] button[type=submit]").dblclick()
+
+    expect(page).to_have_url(CLIENT_FILE_URL)
+    expect(page.locator("h1")).to_contain_text("张三丰")
+    expect(page.locator("#revealed_mobile .masked")).to_have_text("139****5678")
+    # No error page, no duplicate-mobile message: the second tap found the first one's result.
+    expect(page.locator(".field-error")).to_have_count(0)
+    live_server.wait_idle()
+    assert live_server.count("POST", "/clients/new") - posts_before >= 1
+    assert count(app, Client) == 1
+    assert count(app, Client, Client.mobile == "13912345678") == 1
+    assert count(app, FormSubmission, FormSubmission.kind == "client") == 1
+
+
+def test_chinese_is_the_default_language(world, page, artifacts):
+    """Before and after sign-in, a user who chose nothing gets <html lang="zh-CN">."""
+    page.goto("/login")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("input[name=username]")).to_be_visible()
+    page.screenshot(path=str(artifacts / "login.png"), full_page=True)
+
+    sign_in(page, "manager1")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    # The same after a full page load (a boosted navigation swaps only the body).
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#results")).to_be_visible()
