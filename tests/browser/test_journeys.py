@@ -62,8 +62,7 @@ LAYOUT_PROBE = """() => {
   for (const el of document.querySelectorAll('button, input, select')) {
     if (el.type === 'hidden') continue;
     const box = el.getBoundingClientRect();
-    const style = getComputedStyle(el);
-    if (box.width === 0 || box.height === 0 || style.visibility === 'hidden') continue;
+    if (!el.checkVisibility({visibilityProperty: true}) || box.width === 0 || box.height === 0) continue;
     if (box.height < 40) {
       small.push(`${el.outerHTML.slice(0, 120)} is ${box.height}px high`);
     }
