@@ -37,6 +37,7 @@ run: install
 ## Run the whole suite (SQLite; browser tests when /usr/bin/chromium exists)
 test: $(VENV)/.installed-test translations
 	@test -x /usr/bin/chromium || echo "NOTE: /usr/bin/chromium is missing: the browser tests will be SKIPPED (apt-get install chromium fonts-noto-cjk, or run .ci/run)."
+	$(BIN)/ruff check crm tests bench migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## The same suite against the PostgreSQL server on this machine

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm.config import from_environment
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -25,6 +26,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(app.instance_path))
     if config:
         app.config.update(config)
+    if app.config["CRM_TRUSTED_PROXIES"]:
+        # Behind nginx, the client's address (for rate limits and the audit trail) is in X-Forwarded-For.
+        hops = app.config["CRM_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

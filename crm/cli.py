@@ -21,7 +21,8 @@ def register(app: Flask) -> None:
     @click.password_option()
     def create_user(username: str, display_name: str, email: str, role: str, password: str) -> None:
         """Create a user; use it for the first admin of a real deployment."""
-        from crm.services.users import create_user as make_user, username_taken
+        from crm.services.users import create_user as make_user
+        from crm.services.users import username_taken
 
         if len(password) < 10:
             raise click.BadParameter("use at least 10 characters", param_hint="password")

@@ -65,6 +65,7 @@ def from_environment(instance_path: str) -> dict:
         "CRM_LOGIN_LIMIT_PER_ADDRESS": os.environ.get("CRM_LOGIN_LIMIT_PER_ADDRESS", "20 per 5 minutes"),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "CRM_TRUSTED_PROXIES": int(os.environ.get("CRM_TRUSTED_PROXIES", "0")),
         "CRM_PAGE_SIZE": 20,
         "CRM_PASSWORD_HASH_METHOD": "scrypt",
     }

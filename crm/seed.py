@@ -7,8 +7,19 @@ from datetime import timedelta
 import click
 
 from crm.extensions import db
-from crm.models import (Client, Outlet, Role, SourceChannel, Stage, StageChange, Team, VisitChannel,
-                        VisitLog, VisitOutcome, utcnow)
+from crm.models import (
+    Client,
+    Outlet,
+    Role,
+    SourceChannel,
+    Stage,
+    StageChange,
+    Team,
+    VisitChannel,
+    VisitLog,
+    VisitOutcome,
+    utcnow,
+)
 from crm.services.clients import set_mobile, set_name
 from crm.services.users import create_user
 

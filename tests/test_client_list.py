@@ -93,10 +93,10 @@ def test_list_uses_a_fixed_number_of_queries_whatever_the_page_size(app, login, 
     counts = []
     for size in (5, 25):
         app.config["CRM_PAGE_SIZE"] = size
-        statements = []
+        statements: list[str] = []
 
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
+        def count(conn, cursor, statement, *args, _seen=statements):
+            _seen.append(statement)
 
         with app.app_context():
             engine = db.engine

@@ -38,15 +38,19 @@ class UserForm(FlaskForm):
         if field.data and self._taken(field.data):
             raise ValidationError(_l("This username is already taken."))
 
-    def validate_password(self, field) -> None:
-        """A new user needs a password."""
-        if self.creating and not field.data:
-            raise ValidationError(_l("Set a password for the new user."))
+    def validate(self, extra_validators=None) -> bool:
+        """A new user needs a password; managers and leads belong to a team.
 
-    def validate_team_id(self, field) -> None:
-        """Managers and leads belong to a team."""
-        if self.role.data in ("manager", "lead") and not field.data:
-            raise ValidationError(_l("Managers and team leads belong to a team."))
+        Checked here rather than in validate_<field>: an Optional() field stops its own chain.
+        """
+        valid = super().validate(extra_validators)
+        if self.creating and not self.password.data:
+            self.password.errors = [*self.password.errors, _l("Set a password for the new user.")]
+            valid = False
+        if self.role.data in ("manager", "lead") and not self.team_id.data:
+            self.team_id.errors = [*self.team_id.errors, _l("Managers and team leads belong to a team.")]
+            valid = False
+        return valid
 
 
 class TeamForm(FlaskForm):

@@ -6,14 +6,29 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, SelectField,
-                     StringField, TextAreaField, ValidationError)
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from crm.forms.fields import (TEXT, IdNumberCheck, MobileCheck, OptionalSelectField, blank_choices,
-                              max_len)
-from crm.labels import (AGE_BANDS, CONSENT_CHANNELS, GENDERS, SOURCE_CHANNELS, STAGES,
-                        VISIT_CHANNELS, VISIT_OUTCOMES, choices)
+from crm.forms.fields import TEXT, IdNumberCheck, MobileCheck, OptionalSelectField, blank_choices, max_len
+from crm.labels import (
+    AGE_BANDS,
+    CONSENT_CHANNELS,
+    GENDERS,
+    SOURCE_CHANNELS,
+    STAGES,
+    VISIT_CHANNELS,
+    VISIT_OUTCOMES,
+    choices,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _FIVE_MINUTES = timedelta(minutes=5)

@@ -121,7 +121,7 @@ def edit(client_id: int):
             # The next save is made knowing the other person's values: it may overwrite them.
             form.version.data = str(exc.current_version)
             form.loaded.data = _serializer().dumps(exc.current_values)
-        except clients.DuplicateMobile as dup:
+        except clients.DuplicateMobile:
             db.session.rollback()
             form.mobile.errors.append(_("This mobile number is already on another client's file."))
         except clients.DuplicateIdNumber:

@@ -21,7 +21,7 @@ SKIP_REASON = ("browser tests skipped: /usr/bin/chromium not installed "
 if not os.access(CHROMIUM, os.X_OK) or importlib.util.find_spec("playwright") is None:
     pytest.skip(SKIP_REASON, allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -152,6 +152,7 @@ def live_server(app, world):
 @pytest.fixture(scope="session")
 def browser():
     """One headless chromium for the session (Debian's, never a downloaded one)."""
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,

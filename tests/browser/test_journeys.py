@@ -104,6 +104,10 @@ def test_capture_search_and_log_a_visit(app, world, page, artifacts, live_server
     assert page.evaluate("() => window.__sameDocument === true"), "the search reloaded the page"
     expect(page.locator("#q")).to_have_value("zsf")
 
+    # Put the keyboard away before tapping the result: the search box losing focus re-runs the
+    # search, which would race the tap (see test_tapping_a_result_while_typing_opens_its_address).
+    page.locator("#q").blur()
+    live_server.wait_idle()
     cards.first.locator("a.card-link").click()
     expect(page).to_have_url(re.compile(rf"/clients/{client_id}$"))
     page.locator(f".actionbar a[href='/clients/{client_id}/visits/new']").click()
@@ -115,9 +119,42 @@ def test_capture_search_and_log_a_visit(app, world, page, artifacts, live_server
     expect(page).to_have_url(re.compile(rf"/clients/{client_id}$"))
     timeline = page.locator("ol.timeline")
     expect(timeline.locator("li", has_text=summary)).to_have_count(1)
-    expect(timeline.locator(f"a[href^='/visits/']")).to_have_count(1)
+    expect(timeline.locator("a[href^='/visits/']")).to_have_count(1)
     assert count(app, VisitLog, VisitLog.client_id == client_id) == 1
     page.screenshot(path=str(artifacts / "journey-client-file.png"), full_page=True)
+
+
+def live_search(page: Page, text: str) -> None:
+    """Type into the search box of the client list and wait for htmx to show the results."""
+    page.locator("#q").press_sequentially(text, delay=60)
+    expect(page).to_have_url(re.compile(rf"/clients\?(.*&)?q={text}(&|$)"))
+
+
+@pytest.mark.xfail(reason="app bug: the search form's `change` trigger re-runs the search when the "
+                          "box loses focus; that response pushes the list URL over the tapped "
+                          "client's (crm/templates/clients/index.html, hx-trigger)", strict=False)
+def test_tapping_a_result_while_typing_opens_its_address(world, page):
+    """Tap a live result with the keyboard still up: the address bar shows the client file."""
+    client = factories.make_client(world.manager1, name="张三丰")
+    seed_clients(world.manager1, "李四光")
+    sign_in(page, "manager1")
+    live_search(page, "zsf")
+    expect(page.locator("#results .card")).to_have_count(1)
+    page.locator("#results a.card-link").first.tap()
+    expect(page.locator("h1")).to_contain_text("张三丰")
+    expect(page).to_have_url(re.compile(rf"/clients/{client.id}$"), timeout=2_000)
+
+
+@pytest.mark.xfail(reason="app bug: the `results` block rendered for hx-target=#results contains "
+                          "<section id=results> itself and is swapped into it with innerHTML, "
+                          "nesting a second #results (crm/templates/clients/index.html)", strict=False)
+def test_live_search_keeps_a_single_results_section(world, page):
+    """The results region exists once after a live search (unique id, one aria-live region)."""
+    seed_clients(world.manager1, "张三丰", "李四光")
+    sign_in(page, "manager1")
+    live_search(page, "zsf")
+    expect(page.locator("#results .card")).to_have_count(1)
+    expect(page.locator("[id=results]")).to_have_count(1, timeout=2_000)
 
 
 def test_client_list_and_prospect_form_fit_a_390px_phone(world, page):
@@ -175,6 +212,7 @@ def test_double_tap_on_save_prospect_creates_one_client(app, world, new_page, li
     # No error page, no duplicate-mobile message: the second tap found the first one's result.
     expect(page.locator(".field-error")).to_have_count(0)
     live_server.wait_idle()
+    print("POSTS", live_server.count("POST", "/clients/new") - posts_before)
     assert live_server.count("POST", "/clients/new") - posts_before >= 1
     assert count(app, Client) == 1
     assert count(app, Client, Client.mobile == "13912345678") == 1
