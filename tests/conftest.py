@@ -28,6 +28,25 @@ def _upgrade(url: str) -> None:
         db.engine.dispose()
 
 
+# Rows the migrations themselves insert (default tiers...): restored after each PostgreSQL truncate.
+_REFERENCE_ROWS: dict[str, list[dict]] = {}
+
+
+def _read_reference_rows(url: str) -> dict[str, list[dict]]:
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    rows = {}
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name != "alembic_version":
+                found = [dict(r._mapping) for r in conn.execute(sa.select(table))]
+                if found:
+                    rows[table.name] = found
+    engine.dispose()
+    return rows
+
+
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory) -> str:
     """Migrate once per session: a template SQLite file, or the PostgreSQL test database."""
@@ -38,6 +57,7 @@ def database_template(tmp_path_factory) -> str:
             conn.execute(sa.text("CREATE SCHEMA public"))
         engine.dispose()
         _upgrade(PG_URL)
+        _REFERENCE_ROWS.update(_read_reference_rows(PG_URL))
         return PG_URL
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     _upgrade(f"sqlite:///{path}")
@@ -57,6 +77,13 @@ def database_url(database_template, tmp_path) -> str:
             if tables:
                 conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                      + " RESTART IDENTITY CASCADE"))
+            metadata = sa.MetaData()
+            metadata.reflect(conn, only=list(_REFERENCE_ROWS))
+            for name, rows in _REFERENCE_ROWS.items():
+                conn.execute(sa.insert(metadata.tables[name]), rows)
+                if "id" in metadata.tables[name].c:
+                    conn.execute(sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"))
         engine.dispose()
         return
     target = tmp_path / "crm.sqlite3"

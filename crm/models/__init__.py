@@ -2,10 +2,25 @@
 from crm.models.audit import AuditEvent, FormSubmission
 from crm.models.base import Base, utcnow
 from crm.models.client import Client, SourceChannel, Stage, StageChange
+from crm.models.profile import InvestorType, InvestorTypeChange, NeedsProfile
+from crm.models.setting import Setting
+from crm.models.suitability import (
+                                    AssessmentDraft,
+                                    Product,
+                                    Question,
+                                    Questionnaire,
+                                    QuestionOption,
+                                    Recommendation,
+                                    SuitabilityAssessment,
+)
+from crm.models.tier import AssetSnapshot, Tier, TierChange
 from crm.models.user import Outlet, Role, Team, User
 from crm.models.visit import VisitChannel, VisitLog, VisitOutcome
 
 __all__ = [
+    "AssessmentDraft", "AssetSnapshot", "InvestorType", "InvestorTypeChange", "NeedsProfile", "Product",
+    "Question", "QuestionOption", "Questionnaire", "Recommendation", "Setting", "SuitabilityAssessment", "Tier",
+    "TierChange",
     "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "Role", "SourceChannel",
     "Stage", "StageChange", "Team", "User", "VisitChannel", "VisitLog", "VisitOutcome", "utcnow",
 ]

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from crm.models.base import Base, utcnow
 from crm.models.user import Outlet, User
+
+if TYPE_CHECKING:
+    from crm.models.tier import Tier
 
 
 class Stage(enum.StrEnum):
@@ -70,6 +74,11 @@ class Client(Base):
     consent_at: so.Mapped[datetime | None]
     stage: so.Mapped[str] = so.mapped_column(sa.String(20), default=Stage.PROSPECT.value, index=True)
     account_opened_at: so.Mapped[datetime | None]
+    # The back office's client number (客户号/资金账号), used to match imported files.
+    account_no: so.Mapped[str | None] = so.mapped_column(sa.String(30), unique=True)
+    investor_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="ordinary",
+                                                     server_default="ordinary")
+    tier_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("tiers.id"), index=True)
     outlet_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("outlets.id"), index=True)
     owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
@@ -83,6 +92,7 @@ class Client(Base):
     owner: so.Mapped[User] = so.relationship(foreign_keys=[owner_id])
     updated_by: so.Mapped[User | None] = so.relationship(foreign_keys=[updated_by_id])
     outlet: so.Mapped[Outlet | None] = so.relationship()
+    tier: so.Mapped[Tier | None] = so.relationship()
 
     # The database refuses a write made from a stale copy: the last line of lost-update defence.
     __mapper_args__ = {"version_id_col": version}

@@ -79,6 +79,7 @@ class _RequestLog:
         self.requests: list[tuple[str, str, str]] = []
         self.errors: list[str] = []
         self.in_flight = 0
+        self.slow: dict[tuple[str, str], float] = {}
 
     def __call__(self, environ, start_response):
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
@@ -94,7 +95,10 @@ class _RequestLog:
             self.in_flight += 1
         try:
             # The app's responses are rendered in full (no streaming), so this covers the work.
-            return self.wsgi_app(environ, recording_start_response)
+            response = self.wsgi_app(environ, recording_start_response)
+            # A slow network: the app has done its work, the answer has not left yet.
+            time.sleep(self.slow.get((method, path), 0))
+            return response
         finally:
             with self.lock:
                 self.in_flight -= 1
@@ -109,6 +113,18 @@ class LiveServer(str):
         """How many requests with this method and path were answered so far."""
         with self.log.lock:
             return sum(1 for m, p, _ in self.log.requests if m == method and p == path)
+
+    def wait_for(self, method: str, path: str, number: int, timeout: float = 10.0) -> None:
+        """Wait until the server has answered `number` such requests (answered, maybe not sent)."""
+        deadline = time.monotonic() + timeout
+        while self.count(method, path) < number:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the live server got no {number} × {method} {path}")
+            time.sleep(0.02)
+
+    def slow_down(self, method: str, path: str, seconds: float) -> None:
+        """Hold the answers to these requests for `seconds` after the app made them."""
+        self.log.slow[(method, path)] = seconds
 
     def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
         """Wait until no request has been in flight for `quiet` seconds (e.g. an abandoned twin)."""
