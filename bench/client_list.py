@@ -17,6 +17,7 @@ import re
 import statistics
 import sys
 import time
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -316,6 +317,12 @@ def page_n(client, n: int) -> tuple[str, int]:
     return url, reached
 
 
+def pad(text: str, width: int) -> str:
+    """Left-align text in a fixed-width column, counting CJK characters as two columns."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - shown)
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * pct // 100))  # nearest rank
@@ -379,6 +386,11 @@ def run_cases(url: str, warmup: int, repeat: int, pages: int, full_plans: bool) 
         engine = db.engine
     counter = SQLCounter(engine)
     dialect = engine.dialect.name
+    with engine.connect() as conn:
+        version = conn.exec_driver_sql(
+            "SELECT version()" if dialect == "postgresql" else "SELECT 'SQLite ' || sqlite_version()").scalar()
+    print(f"server: {version}")
+    print("load average before measuring: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     roles = [("manager", "manager01"), ("lead", "lead"), ("admin", "admin")]
     htmx = {"HX-Request": "true", "HX-Target": "results"}
     results = []
@@ -403,12 +415,13 @@ def run_cases(url: str, warmup: int, repeat: int, pages: int, full_plans: bool) 
             if headers and not figures["fragment"]:
                 print(f"WARNING: {case} rendered a whole page", file=sys.stderr)
     engine.dispose()
+    print("load average after measuring: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
     print()
     print(f"{'case':<24} {'role':<8} {'median ms':>9} {'p95 ms':>8} {'sql ms':>7} {'SQL stmts':>9} {'rows':>5}")
     print("-" * 76)
     for case, role, f in results:
-        print(f"{case:<24} {role:<8} {f['median']:>9.1f} {f['p95']:>8.1f} {f['sql']:>7.1f} "
+        print(f"{pad(case, 24)} {role:<8} {f['median']:>9.1f} {f['p95']:>8.1f} {f['sql']:>7.1f} "
               f"{f['statements']:>9} {f['rows']:>5}")
     print()
     print(f"Plans ({'EXPLAIN (ANALYZE, BUFFERS)' if dialect == 'postgresql' else 'EXPLAIN QUERY PLAN'}"

@@ -79,6 +79,10 @@ class Client(Base):
     investor_type: so.Mapped[str] = so.mapped_column(sa.String(20), default="ordinary",
                                                      server_default="ordinary")
     tier_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("tiers.id"), index=True)
+    # Copied from the latest risk assessment so lists and dashboards need no per-client lookups.
+    risk_level: so.Mapped[int | None]
+    risk_lowest: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    risk_expires_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
     outlet_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("outlets.id"), index=True)
     owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))

@@ -1,8 +1,8 @@
 """needs profiles, suitability, products, tiers, asset snapshots, settings
 
-Revision ID: 44cff1391611
+Revision ID: a4eb5170ed2f
 Revises: b67f4517976b
-Create Date: 2026-11-25 12:46:10.877108
+Create Date: 2026-11-25 12:47:43.846016
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '44cff1391611'
+revision = 'a4eb5170ed2f'
 down_revision = 'b67f4517976b'
 branch_labels = None
 depends_on = None
@@ -216,8 +216,12 @@ def upgrade():
 
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.add_column(sa.Column('account_no', sa.String(length=30), nullable=True))
-        batch_op.add_column(sa.Column('investor_type', sa.String(length=20), nullable=False, server_default='ordinary'))
+        batch_op.add_column(sa.Column('investor_type', sa.String(length=20), server_default='ordinary', nullable=False))
         batch_op.add_column(sa.Column('tier_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('risk_level', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('risk_lowest', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('risk_expires_at', sa.DateTime(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_clients_risk_expires_at'), ['risk_expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_clients_tier_id'), ['tier_id'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_clients_account_no'), ['account_no'])
         batch_op.create_foreign_key(batch_op.f('fk_clients_tier_id_tiers'), 'tiers', ['tier_id'], ['id'])
@@ -240,6 +244,10 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_clients_tier_id_tiers'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_clients_account_no'), type_='unique')
         batch_op.drop_index(batch_op.f('ix_clients_tier_id'))
+        batch_op.drop_index(batch_op.f('ix_clients_risk_expires_at'))
+        batch_op.drop_column('risk_expires_at')
+        batch_op.drop_column('risk_lowest')
+        batch_op.drop_column('risk_level')
         batch_op.drop_column('tier_id')
         batch_op.drop_column('investor_type')
         batch_op.drop_column('account_no')
