@@ -86,9 +86,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
-    from crm.routes import admin, auth, clients, main, visits
+    from crm.routes import admin, assets, auth, clients, main, profiles, suitability, visits
 
-    for module in (main, auth, clients, visits, admin):
+    for module in (main, auth, clients, visits, profiles, suitability, admin, assets):
         app.register_blueprint(module.bp)
 
 

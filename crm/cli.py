@@ -1,6 +1,8 @@
 """Operator commands: `flask --app wsgi create-user`, `flask --app wsgi seed-demo`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
 from flask import Flask
@@ -11,6 +13,8 @@ from crm.models import Role, User
 
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
+    register_suitability_commands(app)
+    register_asset_commands(app)
 
     @app.cli.command("create-user")
     @click.option("--username", prompt=True)
@@ -48,3 +52,59 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Demo data loaded: {summary}.")
         click.echo(f"DEMO ONLY sign-ins (password {DEMO_PASSWORD}): admin, lead, manager1, manager2")
+
+
+def register_suitability_commands(app: Flask) -> None:
+    """Commands to load the risk questionnaire."""
+
+    @app.cli.command("load-questionnaire")
+    @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+    @click.option("--if-none", is_flag=True, help="Do nothing when a questionnaire is already loaded.")
+    def load_questionnaire(path: str | None, if_none: bool) -> None:
+        """Publish a questionnaire version from a text file (default: the shipped Chinese one)."""
+        from crm.domain.questionnaire_text import QuestionnaireError, parse_questionnaire
+        from crm.services import suitability
+
+        if if_none and suitability.questionnaire_versions():
+            click.echo("A questionnaire is already loaded: nothing done.")
+            return
+        text = Path(path).read_text(encoding="utf-8") if path else suitability.default_questionnaire_text()
+        try:
+            parsed = parse_questionnaire(text)
+        except QuestionnaireError as exc:
+            for error in exc.errors:
+                click.echo(f"line {error.line}: {error.code} {error.params or ''}", err=True)
+            raise click.ClickException("the questionnaire was not loaded") from None
+        version = suitability.create_questionnaire(parsed, None, activate=True)
+        db.session.commit()
+        click.echo(f"Questionnaire version {version.version} published: {len(parsed.questions)} questions.")
+
+
+def register_asset_commands(app: Flask) -> None:
+    """Command to import the back office's asset snapshots."""
+
+    @app.cli.command("import-assets")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def import_assets(path: str) -> None:
+        """Import a CSV of total assets per client and date: every row or none; then re-tier clients."""
+        import sys
+
+        from crm.services import assets
+
+        data = Path(path).read_bytes()
+        with click.progressbar(length=max(data.count(b"\n"), 1), label="Checking rows",
+                               file=sys.stderr) as bar:
+            result = assets.import_assets(data, None, progress=bar.update)
+        if not result.ok:
+            db.session.rollback()
+            for error in result.errors:
+                where = f"line {error.line}" if error.line else "file"
+                click.echo(f"{where}: {assets.format_error(error)}", err=True)
+            if result.error_count > len(result.errors):
+                click.echo(f"... and {result.error_count - len(result.errors)} more errors.", err=True)
+            click.echo(f"Nothing imported: {result.error_count} errors in {path}.", err=True)
+            raise SystemExit(1)
+        db.session.commit()
+        click.echo(f"Imported {result.rows} rows for {result.clients} clients: {result.inserted} new, "
+                   f"{result.updated} updated, {result.unchanged} unchanged; "
+                   f"{result.tier_changes} tier changes.")

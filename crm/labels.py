@@ -102,3 +102,158 @@ def choices(mapping: dict, blank: str | None = None) -> list[SelectChoice]:
     """WTForms choices from a code → label mapping, optionally led by an empty option."""
     options = [SelectChoice("", blank)] if blank is not None else []
     return options + [SelectChoice(str(code), label) for code, label in mapping.items()]
+
+INCOME_BANDS = {
+    "lt100k": _l("Under ¥100,000 a year"),
+    "100k_300k": _l("¥100,000–300,000 a year"),
+    "300k_500k": _l("¥300,000–500,000 a year"),
+    "500k_1m": _l("¥500,000–1 million a year"),
+    "gt1m": _l("Over ¥1 million a year"),
+}
+
+ASSETS_BANDS = {
+    "lt500k": _l("Under ¥500,000"),
+    "500k_1m": _l("¥500,000–1 million"),
+    "1m_5m": _l("¥1–5 million"),
+    "5m_10m": _l("¥5–10 million"),
+    "gt10m": _l("Over ¥10 million"),
+}
+
+PRODUCT_TYPES = {
+    "stocks": _l("Stocks"),
+    "funds": _l("Mutual funds"),
+    "bonds": _l("Bonds and repos"),
+    "wealth": _l("Bank wealth products"),
+    "margin": _l("Margin trading"),
+    "options": _l("Options"),
+    "futures": _l("Futures"),
+    "private": _l("Private funds"),
+}
+
+GOALS = {
+    "preserve": _l("Preserve capital"),
+    "income": _l("Steady income"),
+    "growth": _l("Long-term growth"),
+    "retirement": _l("Retirement"),
+    "education": _l("Children's education"),
+    "speculation": _l("Short-term gains"),
+}
+
+HORIZONS = {
+    "lt1y": _l("Under 1 year"),
+    "1_3y": _l("1–3 years"),
+    "3_5y": _l("3–5 years"),
+    "gt5y": _l("Over 5 years"),
+}
+
+LIQUIDITY_NEEDS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
+
+PREFERENCES = {
+    "conservative": _l("Conservative"),
+    "moderate": _l("Moderately conservative"),
+    "balanced": _l("Balanced"),
+    "growth": _l("Growth"),
+    "aggressive": _l("Aggressive"),
+}
+
+CONTACT_CHANNELS = {
+    "phone": _l("Phone"),
+    "wechat": _l("WeChat"),
+    "sms": _l("SMS"),
+    "visit": _l("Visit"),
+    "email": _l("Email"),
+}
+
+PROFILE_FIELD_NAMES = {
+    "income_band": _l("Annual income"),
+    "assets_band": _l("Investable assets"),
+    "experience_years": _l("Years of investing"),
+    "product_types": _l("Products used"),
+    "goals": _l("Goals"),
+    "horizon": _l("Investment horizon"),
+    "liquidity_need": _l("Liquidity needs"),
+    "preference": _l("Investment preference"),
+    "contact_channel": _l("Preferred contact channel"),
+    "contact_time": _l("Preferred contact time"),
+    "notes": _l("Notes"),
+}
+
+INVESTOR_TYPES = {"ordinary": _l("Ordinary investor"), "professional": _l("Professional investor")}
+
+INVESTOR_CRITERIA = {
+    "financial_assets": _l("Financial assets of at least ¥5 million"),
+    "income": _l("Average annual income of at least ¥500,000 over 3 years"),
+    "applied_professional": _l("Ordinary investor applied to be treated as professional"),
+    "applied_ordinary": _l("Professional investor asked to be treated as ordinary"),
+    "institution": _l("Institution that qualifies as professional"),
+    "other": _l("Other (see evidence)"),
+}
+
+LEVEL_NAMES = {
+    1: _l("C1 Conservative"),
+    2: _l("C2 Moderately conservative"),
+    3: _l("C3 Balanced"),
+    4: _l("C4 Moderately aggressive"),
+    5: _l("C5 Aggressive"),
+}
+
+RISK_NAMES = {
+    1: _l("R1 Low risk"),
+    2: _l("R2 Moderately low risk"),
+    3: _l("R3 Medium risk"),
+    4: _l("R4 Moderately high risk"),
+    5: _l("R5 High risk"),
+}
+
+PRODUCT_KINDS = {
+    "fund": _l("Mutual fund"),
+    "bond": _l("Bond"),
+    "wealth": _l("Asset management plan"),
+    "private": _l("Private fund"),
+    "structured": _l("Structured product"),
+    "service": _l("Service (e.g. margin trading)"),
+    "other": _l("Other"),
+}
+
+OUTCOMES = {"match": _l("Match"), "mismatch": _l("Mismatch, confirmed by the client"),
+            "forbidden": _l("Forbidden")}
+
+CONFIRMATION_METHODS = {"signed_form": _l("Signed confirmation form"), "recording": _l("Audio/video recording")}
+
+SUITABILITY_REASONS = {
+    "product.inactive": _l("The product is no longer offered."),
+    "investor.professional": _l("Professional investor: not bound by the risk level match."),
+    "assessment.missing": _l("No risk assessment on file: assess the client first."),
+    "assessment.expired": _l("The risk assessment expired on %(expired_on)s: assess the client again."),
+    "lowest_category.above_r1": _l(
+        "The client is in the lowest risk tolerance category and may not buy %(product_risk)s products."),
+    "level.covers_risk": _l("Risk level %(level)s covers product risk %(risk)s."),
+    "level.below_risk": _l(
+        "Product risk %(risk)s is above the client's level %(level)s: give the special risk warning "
+        "and record the client's confirmation."),
+}
+
+SETTING_NAMES = {
+    "assessment_expiry_months": _l("Risk assessments expire after (months)"),
+    "assessment_warning_days": _l("Warn about expiring assessments (days ahead)"),
+}
+
+QUESTIONNAIRE_ERRORS = {
+    "title.missing": _l("The title line (标题: …) is missing."),
+    "title.duplicate": _l("A second title line (the first is on line %(first_line)s)."),
+    "title.too_long": _l("The title has %(length)s characters; at most %(max)s."),
+    "bands.duplicate": _l("A second score bands line (the first is on line %(first_line)s)."),
+    "bands.missing": _l("The score bands line (分档: four numbers) is missing."),
+    "bands.format": _l("Score bands are four whole numbers (the lowest scores of C2, C3, C4 and C5), not “%(value)s”."),
+    "bands.order": _l("Score bands must increase from C2 to C5: “%(value)s”."),
+    "bands.unreachable": _l("The highest possible score is %(max_score)s, below the C5 band (%(c5_min)s)."),
+    "option.before_question": _l("An option comes before any question."),
+    "option.format": _l("An option is written as: - text | score (| 最低)."),
+    "option.score": _l("An option's score must be a whole number of 0 or more, not “%(value)s”."),
+    "option.flag": _l("The third column of an option can only be 最低 (lowest category), not “%(value)s”."),
+    "option.too_long": _l("The option has %(length)s characters; at most %(max)s."),
+    "question.no_options": _l("A question needs at least two options; this one has %(count)s."),
+    "question.too_long": _l("The question has %(length)s characters; at most %(max)s."),
+    "questions.missing": _l("The questionnaire has no questions."),
+    "line.unknown": _l("This line is neither a title, bands, question nor option."),
+}

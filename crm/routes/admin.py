@@ -7,12 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm as so
 
+from crm.domain.questionnaire_text import QuestionnaireError, format_questionnaire, parse_questionnaire
 from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
-from crm.labels import choices
-from crm.models import AuditEvent, Outlet, Role, Team, User
+from crm.forms.suitability import ProductForm, QuestionnaireForm
+from crm.forms.suitability import SettingsForm as RuleSettingsForm
+from crm.labels import QUESTIONNAIRE_ERRORS, choices
+from crm.models import AuditEvent, Outlet, Product, Questionnaire, Role, Team, User
 from crm.routes.helpers import render, see_other
-from crm.services import audit, users
+from crm.services import audit, settings, suitability, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -175,3 +178,89 @@ def audit_trail():
         query = query.where(AuditEvent.id < int(before))
     events = list(db.session.execute(query.limit(100)).scalars())
     return render("admin/audit.html", events=events, action=action)
+
+
+@bp.get("/products")
+def products():
+    """Products and their risk ratings."""
+    return render("admin/products.html", products=suitability.products())
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+def product_form(product_id: int | None = None):
+    """Create or edit a product; a change of risk rating is audited."""
+    product = db.get_or_404(Product, product_id) if product_id else None
+    form = ProductForm(obj=product)
+    if form.validate_on_submit():
+        clash = db.session.execute(sa.select(Product.id).where(
+            Product.code == form.code.data, Product.id != (product.id if product else -1))).first()
+        if clash:
+            form.code.errors.append(_("A product with this code exists."))
+        else:
+            suitability.save_product(product, current_user, code=form.code.data, name=form.name.data,
+                                     kind=form.kind.data, issuer=form.issuer.data or "", risk=form.risk.data,
+                                     active=form.active.data)
+            db.session.commit()
+            flash(_("Product saved."), "success")
+            return see_other(url_for("admin.products"))
+    return render("admin/product_form.html", form=form, product=product, status=422 if form.errors else 200)
+
+
+@bp.get("/questionnaires")
+def questionnaires():
+    """Risk questionnaire versions; the active one is used for new assessments."""
+    return render("admin/questionnaires.html", versions=suitability.questionnaire_versions())
+
+
+@bp.route("/questionnaires/new", methods=["GET", "POST"])
+def questionnaire_new():
+    """Write the next questionnaire version (starting from the active one) and publish it."""
+    form = QuestionnaireForm()
+    errors = []
+    if request.method == "GET":
+        active = suitability.active_questionnaire()
+        form.text.data = format_questionnaire(suitability.to_parsed(active)) if active else suitability.default_questionnaire_text()
+    elif form.validate_on_submit():
+        try:
+            parsed = parse_questionnaire(form.text.data)
+        except QuestionnaireError as exc:
+            errors = exc.errors
+        else:
+            version = suitability.create_questionnaire(parsed, current_user, activate=True)
+            db.session.commit()
+            flash(_("Questionnaire version %(version)s published.", version=version.version), "success")
+            return see_other(url_for("admin.questionnaires"))
+    return render("admin/questionnaire_form.html", form=form, errors=errors,
+                  messages=QUESTIONNAIRE_ERRORS, status=422 if errors or form.errors else 200)
+
+
+@bp.get("/questionnaires/<int:questionnaire_id>")
+def questionnaire_show(questionnaire_id: int):
+    """One questionnaire version as published."""
+    found = db.get_or_404(Questionnaire, questionnaire_id)
+    return render("admin/questionnaire_show.html", questionnaire=found)
+
+
+@bp.post("/questionnaires/<int:questionnaire_id>/activate")
+def questionnaire_activate(questionnaire_id: int):
+    """Make an earlier version the active one again."""
+    found = db.get_or_404(Questionnaire, questionnaire_id)
+    suitability.activate_questionnaire(found, current_user)
+    db.session.commit()
+    flash(_("Questionnaire version %(version)s is now used for new assessments.", version=found.version),
+          "success")
+    return see_other(url_for("admin.questionnaires"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def rule_settings():
+    """Suitability settings: assessment expiry and warning window."""
+    form = RuleSettingsForm(data=settings.all_values())
+    if form.validate_on_submit():
+        for key in settings.SPECS:
+            settings.set_int(key, getattr(form, key).data, current_user)
+        db.session.commit()
+        flash(_("Settings saved."), "success")
+        return see_other(url_for("admin.rule_settings"))
+    return render("admin/settings.html", form=form, status=422 if form.errors else 200)

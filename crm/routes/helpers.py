@@ -9,7 +9,7 @@ from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from crm import labels
-from crm.domain.formats import mask_id_number, mask_mobile
+from crm.domain.formats import fen_to_yuan, mask_id_number, mask_mobile
 
 
 def is_htmx() -> bool:
@@ -59,11 +59,34 @@ def label(code: str | None, mapping_name: str) -> str:
     return str(code)
 
 
+PROFILE_VALUE_LABELS = {
+    "income_band": "INCOME_BANDS", "assets_band": "ASSETS_BANDS", "product_types": "PRODUCT_TYPES",
+    "goals": "GOALS", "horizon": "HORIZONS", "liquidity_need": "LIQUIDITY_NEEDS",
+    "preference": "PREFERENCES", "contact_channel": "CONTACT_CHANNELS",
+}
+
+
+def profile_value(value, field: str) -> str:
+    """A needs-profile value in words (comma lists become 、-joined labels)."""
+    if value in (None, ""):
+        return ""
+    mapping = PROFILE_VALUE_LABELS.get(field)
+    if mapping is None:
+        return str(value)
+    return "、".join(label(code, mapping) for code in str(value).split(",") if code)
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen as yuan with two decimals."""
+    return "" if fen is None else fen_to_yuan(fen)
+
+
 def register(app: Flask) -> None:
     """Install filters and globals."""
     app.jinja_env.filters.update(
         local_datetime=local_datetime, local_date=local_date, mask_mobile=mask_mobile,
-        mask_id=mask_id_number, label=label,
+        mask_id=mask_id_number, label=label, profile_value=profile_value, yuan=yuan,
     )
     app.jinja_env.globals.update(labels=labels, is_htmx=is_htmx, get_locale=get_locale,
-                                 current_user=current_user)
+                                 current_user=current_user,
+                                 has_endpoint=lambda name: name in app.view_functions)

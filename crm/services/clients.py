@@ -10,7 +10,7 @@ from sqlalchemy import orm as so
 
 from crm.domain.pinyin import name_initials, name_pinyin
 from crm.extensions import db
-from crm.models import Client, Stage, StageChange, User, VisitLog, VisitOutcome, utcnow
+from crm.models import Client, Stage, StageChange, TierChange, User, VisitLog, VisitOutcome, utcnow
 from crm.services.access import client_visibility
 
 # Fields a manager may edit on the client file; the conflict check compares exactly these.
@@ -192,12 +192,12 @@ class TimelineEntry:
     """One line of the client's timeline."""
 
     at: datetime
-    kind: str  # "visit" or "stage"
+    kind: str  # "visit", "stage" or "tier"
     item: Any
 
 
 def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
-    """Visits and stage changes of a client, newest first (two queries, merged in memory)."""
+    """Visits, stage and tier changes of a client, newest first (three queries, merged in memory)."""
     visits = db.session.execute(
         sa.select(VisitLog).options(so.joinedload(VisitLog.author))
         .where(VisitLog.client_id == client.id)
@@ -208,8 +208,14 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
         .where(StageChange.client_id == client.id)
         .order_by(StageChange.changed_at.desc(), StageChange.id.desc()).limit(limit)
     ).scalars()
+    tiers = db.session.execute(
+        sa.select(TierChange).options(so.joinedload(TierChange.from_tier), so.joinedload(TierChange.to_tier))
+        .where(TierChange.client_id == client.id)
+        .order_by(TierChange.changed_at.desc(), TierChange.id.desc()).limit(limit)
+    ).scalars()
     entries = [TimelineEntry(v.occurred_at, "visit", v) for v in visits]
     entries += [TimelineEntry(s.changed_at, "stage", s) for s in stages]
+    entries += [TimelineEntry(t.changed_at, "tier", t) for t in tiers]
     entries.sort(key=lambda e: (e.at, e.kind == "visit"), reverse=True)
     return entries[:limit]
 

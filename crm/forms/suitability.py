@@ -1,0 +1,92 @@
+"""Forms of products, recommendations, questionnaires and settings."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
+
+from crm.forms.fields import TEXT, OptionalSelectField, blank_choices, max_len
+from crm.labels import CONFIRMATION_METHODS, PRODUCT_KINDS, RISK_NAMES, choices
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class ProductForm(FlaskForm):
+    """A product and its risk rating."""
+
+    code = StringField(_l("Product code"), filters=TEXT, validators=[
+        DataRequired(), max_len(40), Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("Use letters and digits."))])
+    name = StringField(_l("Product name"), filters=TEXT, validators=[DataRequired(), max_len(120)])
+    kind = SelectField(_l("Type"), choices=choices(PRODUCT_KINDS))
+    issuer = StringField(_l("Issuer"), filters=TEXT, validators=[Optional(), max_len(120)])
+    risk = SelectField(_l("Risk rating"), choices=choices(RISK_NAMES), coerce=int)
+    active = BooleanField(_l("Offered"), default=True)
+
+
+class RecommendationForm(FlaskForm):
+    """Recommend a product; a mismatch needs the special warning and the client's confirmation."""
+
+    token = HiddenField()
+    product_id = SelectField(_l("Product"), choices=[], coerce=str)
+    warning_given = BooleanField(_l("I gave the client the special risk warning (特别风险警示书)"))
+    confirmation_method = OptionalSelectField(_l("How the client confirmed"),
+                                              choices=blank_choices(CONFIRMATION_METHODS))
+    confirmation_ref = StringField(_l("Form number or recording reference"), filters=TEXT,
+                                   validators=[Optional(), max_len(120)])
+    confirmed_at = DateTimeLocalField(_l("When the client confirmed"), format=["%Y-%m-%dT%H:%M"],
+                                      validators=[Optional()])
+    recording_ref = StringField(_l("Audio/video recording reference (双录), if any"), filters=TEXT,
+                                validators=[Optional(), max_len(120)])
+    note = TextAreaField(_l("Note"), filters=TEXT, validators=[Optional(), max_len(2000)])
+
+    def validate_confirmed_at(self, field) -> None:
+        """A confirmation cannot be dated in the future."""
+        if field.data and field.data.replace(tzinfo=SHANGHAI) > datetime.now(SHANGHAI):
+            raise ValidationError(_l("The confirmation cannot be in the future."))
+
+    def confirmation_errors(self) -> bool:
+        """Mark every confirmation field a mismatch still needs; True when something is missing."""
+        missing = False
+        if not self.warning_given.data:
+            self.warning_given.errors = [_l("The special risk warning must be given first.")]
+            missing = True
+        for field in (self.confirmation_method, self.confirmation_ref, self.confirmed_at):
+            if not field.data:
+                field.errors = [*field.errors, _l("Needed to record the client's confirmation.")]
+                missing = True
+        return missing
+
+    def confirmed_at_utc(self):
+        """The confirmation time in UTC."""
+        if not self.confirmed_at.data:
+            return None
+        return self.confirmed_at.data.replace(tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
+
+
+class QuestionnaireForm(FlaskForm):
+    """A new questionnaire version written in the text format."""
+
+    text = TextAreaField(_l("Questionnaire"), validators=[DataRequired(), max_len(50000)],
+                         render_kw={"rows": 24, "spellcheck": "false"})
+
+
+class SettingsForm(FlaskForm):
+    """Suitability settings."""
+
+    assessment_expiry_months = IntegerField(_l("Risk assessments expire after (months)"),
+                                            validators=[DataRequired(), NumberRange(1, 60)])
+    assessment_warning_days = IntegerField(_l("Warn about expiring assessments (days ahead)"),
+                                           validators=[DataRequired(), NumberRange(1, 180)])

@@ -1,0 +1,59 @@
+"""Run-time settings with built-in defaults; admins override them on the settings page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.extensions import db
+from crm.models import Setting, User, utcnow
+from crm.services import audit
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A setting's default and allowed range."""
+
+    key: str
+    default: int
+    minimum: int
+    maximum: int
+
+
+SPECS = {
+    spec.key: spec for spec in (
+        SettingSpec("assessment_expiry_months", 24, 1, 60),
+        SettingSpec("assessment_warning_days", 30, 1, 180),
+    )
+}
+
+
+def get_int(key: str) -> int:
+    """The current value of an integer setting."""
+    spec = SPECS[key]
+    row = db.session.get(Setting, key)
+    if row is None:
+        return spec.default
+    try:
+        return int(row.value)
+    except ValueError:
+        return spec.default
+
+
+def set_int(key: str, value: int, actor: User) -> None:
+    """Change a setting within its range; the change is audited."""
+    spec = SPECS[key]
+    if not spec.minimum <= value <= spec.maximum:
+        raise ValueError(key)
+    row = db.session.get(Setting, key)
+    before = row.value if row else str(spec.default)
+    if row is None:
+        row = Setting(key=key, value=str(value))
+        db.session.add(row)
+    row.value, row.updated_by_id, row.updated_at = str(value), actor.id, utcnow()
+    if before != str(value):
+        audit.record(actor, "setting.update", "setting", None, detail=f"{key}: {before} → {value}")
+    db.session.flush()
+
+
+def all_values() -> dict[str, int]:
+    """Every setting's current value."""
+    return {key: get_int(key) for key in SPECS}
