@@ -227,10 +227,12 @@ def build(url: str, n_clients: int, seed: int) -> dict:
                         "created_at": created, "updated_at": activity, "last_contact_at": last,
                         "last_activity_at": activity, "version": 1,
                     })
-                db.session.execute(sa.insert(Client), clients)
-                for rows, model in ((visits, VisitLog), (changes, StageChange)):
+                # render_nulls: without it the ORM leaves out None values, and every change in the
+                # set of non-null columns from one row to the next starts a new single-row INSERT.
+                for rows, model in ((clients, Client), (visits, VisitLog), (changes, StageChange)):
                     for k in range(0, len(rows), CHUNK):
-                        db.session.execute(sa.insert(model), rows[k:k + CHUNK])
+                        db.session.execute(sa.insert(model).execution_options(render_nulls=True),
+                                           rows[k:k + CHUNK])
                 db.session.commit()
                 counts["clients"] += len(clients)
                 counts["visits"] += len(visits)
@@ -329,10 +331,12 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def measure(client, counter: SQLCounter, url: str, headers: dict, warmup: int, repeat: int) -> dict:
+def measure(client, counter: SQLCounter, url: str, headers: dict, warmup: int, repeat: int,
+            engine: sa.Engine) -> dict:
     for _ in range(warmup):
         response = client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.status_code)
+    generic_before, custom_before = plan_cache(engine)
     times, sql_times, statements = [], [], set()
     for _ in range(repeat):
         counter.reset()
@@ -342,12 +346,22 @@ def measure(client, counter: SQLCounter, url: str, headers: dict, warmup: int, r
         sql_times.append(counter.seconds * 1000)
         statements.add(counter.count)
         assert response.status_code == 200, (url, response.status_code)
+    generic_after, custom_after = plan_cache(engine)
+    generic = generic_after - generic_before
+    prepared = generic + custom_after - custom_before
+    if engine.dialect.name != "postgresql":
+        plan = "-"
+    else:
+        # psycopg prepares a query after 5 executions, but forgets it on every ROLLBACK, and each
+        # request ends with one: "not prepared" means each request was planned with its values.
+        plan = "not prepared" if not prepared else f"{prepared} prepared, {generic} generic"
     text = response.get_data(as_text=True)
     return {
         "median": statistics.median(times), "p95": percentile(times, 95),
         "sql": statistics.median(sql_times),
         "statements": "/".join(str(s) for s in sorted(statements)),
         "rows": text.count('<li class="card">'), "fragment": "<html" not in text,
+        "plan": plan, "generic": generic,
     }
 
 
@@ -361,23 +375,59 @@ def search_statement(client, counter: SQLCounter, url: str, headers: dict) -> tu
     return found[-1]
 
 
-def explain(engine: sa.Engine, statement: str, parameters) -> list[str]:
+def explain(engine: sa.Engine, statement: str, parameters, generic: bool = False) -> list[str]:
+    """The plan of the search query: EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL, EXPLAIN QUERY PLAN on SQLite.
+
+    generic=True shows the plan PostgreSQL caches for a prepared statement (psycopg prepares a
+    query after 5 executions on a connection; after 5 more, PostgreSQL may switch to this plan).
+    """
     with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars()
-            return list(rows)
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-        return [row[-1] for row in rows]
+        if engine.dialect.name != "postgresql":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            return [row[-1] for row in rows]
+        if not generic:
+            return list(conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars())
+        names: list[str] = []
+
+        def placeholder(match: re.Match) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        text = re.sub(r"%\((\w+)\)s", placeholder, statement)
+        args = ", ".join("'" + str(parameters[n]).replace("'", "''") + "'" for n in names)
+        conn.exec_driver_sql("PREPARE bench_generic AS " + text)
+        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        try:
+            return list(conn.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_generic({args})").scalars())
+        finally:
+            conn.exec_driver_sql("RESET plan_cache_mode")
+            conn.exec_driver_sql("DEALLOCATE bench_generic")
+            conn.commit()
+
+
+def plan_cache(engine: sa.Engine) -> tuple[int, int]:
+    """Generic and custom plans PostgreSQL used so far for the prepared client searches."""
+    if engine.dialect.name != "postgresql":
+        return 0, 0
+    with engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+            "FROM pg_prepared_statements WHERE statement LIKE :pattern"
+        ), {"pattern": "%ORDER BY clients.last_activity_at DESC%"}).one()
+    return int(row[0]), int(row[1])
 
 
 def summary(plan: list[str], dialect: str) -> str:
+    """Top node, the scan that reads the clients, and the execution time of a plan."""
     if dialect != "postgresql":
         return " | ".join(plan)
-    top = plan[0].strip()
-    scans = [line.strip().lstrip("-> ").strip() for line in plan if "Scan" in line]
+    top = plan[0].strip().split("  (")[0]
+    scans = [line.strip().removeprefix("->").strip().split("  (")[0] for line in plan
+             if "Scan" in line and " clients" in line]
     total = next((line.strip() for line in plan if line.startswith("Execution Time")), "")
-    main_scan = scans[0].split("  (")[0] if scans else ""
-    return f"{top.split('  (')[0]}  [{main_scan}]  {total}"
+    return f"{top} [{scans[0] if scans else ''}] {total}"
 
 
 def run_cases(url: str, warmup: int, repeat: int, pages: int, full_plans: bool) -> None:
@@ -395,6 +445,7 @@ def run_cases(url: str, warmup: int, repeat: int, pages: int, full_plans: bool) 
     htmx = {"HX-Request": "true", "HX-Target": "results"}
     results = []
     plans: dict[tuple[str, str], list[str]] = {}
+    generic_plans: dict[tuple[str, str], list[str]] = {}
     for role, username in roles:
         client = login(app, username)
         deep_url, reached = page_n(client, pages)
@@ -406,38 +457,51 @@ def run_cases(url: str, warmup: int, repeat: int, pages: int, full_plans: bool) 
             ("name q=国", "/clients?q=" + quote("国"), {}),
             ("stage=dormant", "/clients?stage=dormant", {}),
             ("htmx fragment #results", "/clients", htmx),
+            # Worst cases: few or no matches, so the whole visible list is read.
+            ("pinyin q=zhangwei", "/clients?q=zhangwei", {}),
+            ("name q=不存在 (no match)", "/clients?q=" + quote("不存在"), {}),
         ]
         for case, path, headers in cases:
-            figures = measure(client, counter, path, headers, warmup, repeat)
+            figures = measure(client, counter, path, headers, warmup, repeat, engine)
             results.append((case, role, figures))
             statement, parameters = search_statement(client, counter, path, headers)
             plans[(case, role)] = explain(engine, statement, parameters)
+            if figures["generic"]:
+                generic_plans[(case, role)] = explain(engine, statement, parameters, generic=True)
             if headers and not figures["fragment"]:
                 print(f"WARNING: {case} rendered a whole page", file=sys.stderr)
+    if engine.pool.checkedin() > 1:
+        print("NOTE: more than one pooled connection: the plan column may be incomplete")
     engine.dispose()
     print("load average after measuring: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
     print()
-    print(f"{'case':<24} {'role':<8} {'median ms':>9} {'p95 ms':>8} {'sql ms':>7} {'SQL stmts':>9} {'rows':>5}")
-    print("-" * 76)
+    print(f"{'case':<24} {'role':<8} {'median ms':>9} {'p95 ms':>8} {'sql ms':>7} {'SQL stmts':>9} "
+          f"{'rows':>5}  plan")
+    print("-" * 88)
     for case, role, f in results:
         print(f"{pad(case, 24)} {role:<8} {f['median']:>9.1f} {f['p95']:>8.1f} {f['sql']:>7.1f} "
-              f"{f['statements']:>9} {f['rows']:>5}")
+              f"{f['statements']:>9} {f['rows']:>5}  {f['plan']}")
     print()
     print(f"Plans ({'EXPLAIN (ANALYZE, BUFFERS)' if dialect == 'postgresql' else 'EXPLAIN QUERY PLAN'}"
           " of the client search query):")
     for key in (("first page", "lead"), ("initials q=zs", "lead")):
         print(f"  {key[0]} / {key[1]}: {summary(plans[key], dialect)}")
+    for key, plan in generic_plans.items():
+        print(f"  {key[0]} / {key[1]}, generic plan: {summary(plan, dialect)}")
     slow = [(case, role) for case, role, f in results if f["median"] > SLOW_MS]
-    if full_plans:
-        slow = [(case, role) for case, role, _ in results]
-    for case, role in slow:
-        print()
-        print(f"Plan of {case} / {role}" + ("" if full_plans else f" (median > {SLOW_MS:.0f} ms)") + ":")
-        for line in plans[(case, role)]:
-            print("    " + line)
+    shown = [(case, role) for case, role, _ in results] if full_plans else slow
+    for key in shown:
+        for label, plan in (("", plans.get(key)), (", generic plan", generic_plans.get(key))):
+            if plan:
+                print()
+                print(f"Plan of {key[0]} / {key[1]}{label}:")
+                for line in plan:
+                    print("    " + line)
     if not slow:
         print(f"\nNo case above {SLOW_MS:.0f} ms median.")
+    else:
+        print(f"\nCases above {SLOW_MS:.0f} ms median: " + "; ".join(f"{c} / {r}" for c, r in slow))
 
 
 # --------------------------------------------------------------------------- main

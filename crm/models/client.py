@@ -51,6 +51,10 @@ class Client(Base):
             postgresql_ops={"name_initials": "varchar_pattern_ops"},
         ),
         sa.Index(
+            "ix_clients_name_pinyin", "name_pinyin",
+            postgresql_ops={"name_pinyin": "varchar_pattern_ops"},
+        ),
+        sa.Index(
             "ix_clients_mobile_reversed", "mobile_reversed",
             postgresql_ops={"mobile_reversed": "varchar_pattern_ops"},
         ),

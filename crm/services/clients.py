@@ -238,6 +238,18 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
+def _prefix(column, prefix: str) -> sa.ColumnElement[bool]:
+    """`column` starts with the ASCII `prefix`, in a form each database serves from its index.
+
+    PostgreSQL uses LIKE 'p%' with the varchar_pattern_ops indexes; SQLite never uses an index for
+    LIKE with a bound pattern, but does for the equivalent range [p, p+1).
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return sa.and_(column >= prefix, column < upper)
+    return column.startswith(prefix, autoescape=True)
+
+
 def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id: int | None = None,
                    cursor: str | None = None, limit: int = 20) -> ClientPage:
     """The user's visible clients, most recent activity first, filtered and keyset-paginated.
@@ -250,11 +262,11 @@ def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id:
     q = q.strip()
     if q:
         if q.isdigit():
-            query = query.where(Client.mobile_reversed.startswith(q[::-1], autoescape=True))
+            query = query.where(_prefix(Client.mobile_reversed, q[::-1]))
         elif q.isascii() and q.replace(" ", "").isalpha():
             letters = q.replace(" ", "").lower()
-            query = query.where(sa.or_(Client.name_initials.startswith(letters, autoescape=True),
-                                       Client.name_pinyin.startswith(letters, autoescape=True)))
+            query = query.where(sa.or_(_prefix(Client.name_initials, letters),
+                                       _prefix(Client.name_pinyin, letters)))
         else:
             query = query.where(Client.name.contains(q, autoescape=True))
     if stage:
@@ -264,8 +276,8 @@ def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id:
     after = _parse_cursor(cursor)
     if after is not None:
         stamp, ident = after
-        query = query.where(sa.or_(Client.last_activity_at < stamp,
-                                   sa.and_(Client.last_activity_at == stamp, Client.id < ident)))
+        # A row comparison is an index bound, not a filter over every skipped row.
+        query = query.where(sa.tuple_(Client.last_activity_at, Client.id) < (stamp, ident))
     query = query.order_by(Client.last_activity_at.desc(), Client.id.desc()).limit(limit + 1)
     rows = list(db.session.execute(query).scalars())
     next_cursor = None
