@@ -1,7 +1,8 @@
 """Browser fixtures: the app served on a real port, driven by Debian's chromium through Playwright.
 
-The whole directory is skipped when /usr/bin/chromium or the playwright package is missing.
-Playwright never downloads a browser here: it launches the system chromium.
+Every test under tests/browser is marked `browser`, and skipped with SKIP_REASON when
+/usr/bin/chromium or the playwright package is missing. Playwright never downloads a browser
+here: it launches the system chromium.
 """
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 SKIP_REASON = ("browser tests skipped: /usr/bin/chromium not installed "
                "(apt-get install chromium fonts-noto-cjk)")
+HAVE_PLAYWRIGHT = importlib.util.find_spec("playwright") is not None
+BROWSER_MISSING = not (os.access(CHROMIUM, os.X_OK) and HAVE_PLAYWRIGHT)
 
-if not os.access(CHROMIUM, os.X_OK) or importlib.util.find_spec("playwright") is None:
-    pytest.skip(SKIP_REASON, allow_module_level=True)
-
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+if HAVE_PLAYWRIGHT:
+    from playwright.sync_api import expect, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_TIMEOUT_MS = 10_000
@@ -40,10 +41,13 @@ PHONE = {
 
 
 def pytest_collection_modifyitems(config, items):
-    """Everything under tests/browser carries the `browser` marker (`-m "not browser"` skips it)."""
+    """Mark everything under tests/browser `browser` (`-m "not browser"` leaves it out); skip
+    it when chromium or playwright is missing."""
     for item in items:
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            if BROWSER_MISSING:
+                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -159,7 +163,11 @@ def live_server(app, world):
     try:
         yield url
     finally:
-        server.shutdown()
+        try:
+            # Requests the closed pages left behind would still hold database connections.
+            url.wait_idle(quiet=0.05)
+        finally:
+            server.shutdown()
         thread.join(timeout=10)
         server.server_close()
     assert not log.errors, f"the live server answered with errors: {log.errors}"

@@ -9,12 +9,16 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
 
 from crm.extensions import db
 from crm.models import Client, FormSubmission, VisitLog
 from tests import factories
+from tests.browser.conftest import HAVE_PLAYWRIGHT
 from tests.factories import PASSWORD
+
+if HAVE_PLAYWRIGHT:  # otherwise conftest marks every test here skipped
+    from playwright.sync_api import Page, expect
+
 
 CLIENT_FILE_URL = re.compile(r"/clients/(\d+)$")
 CLIENT_LIST_URL = re.compile(r"/clients(\?.*)?$")
@@ -62,7 +66,8 @@ LAYOUT_PROBE = """() => {
   for (const el of document.querySelectorAll('button, input, select')) {
     if (el.type === 'hidden') continue;
     const box = el.getBoundingClientRect();
-    if (!el.checkVisibility({visibilityProperty: true}) || box.width === 0 || box.height === 0) continue;
+    if (!el.checkVisibility({visibilityProperty: true})) continue;
+    if (box.width === 0 || box.height === 0) continue;
     if (box.height < 40) {
       small.push(`${el.outerHTML.slice(0, 120)} is ${box.height}px high`);
     }
@@ -74,7 +79,8 @@ LAYOUT_PROBE = """() => {
 def assert_fits_phone(page: Page) -> None:
     """No horizontal scroll at 390 px, and every visible control is a comfortable tap target."""
     probe = page.evaluate(LAYOUT_PROBE)
-    assert probe["scrollWidth"] <= 390, f"{page.url} scrolls sideways: {probe['scrollWidth']}px wide"
+    width = probe["scrollWidth"]
+    assert width <= 390, f"{page.url} scrolls sideways: {width}px wide"
     assert not probe["small"], f"{page.url} has controls under 40px: {probe['small']}"
 
 
@@ -147,7 +153,8 @@ def test_tapping_a_result_while_typing_opens_its_address(world, page):
 
 @pytest.mark.xfail(reason="app bug: the `results` block rendered for hx-target=#results contains "
                           "<section id=results> itself and is swapped into it with innerHTML, "
-                          "nesting a second #results (crm/templates/clients/index.html)", strict=False)
+                          "nesting a second #results (crm/templates/clients/index.html)",
+                   strict=False)
 def test_live_search_keeps_a_single_results_section(world, page):
     """The results region exists once after a live search (unique id, one aria-live region)."""
     seed_clients(world.manager1, "张三丰", "李四光")
@@ -171,7 +178,7 @@ def test_client_list_and_prospect_form_fit_a_390px_phone(world, page):
 
 
 def test_plain_html_works_without_javascript(app, world, new_page):
-    """Sign in, capture and search with JavaScript off: forms post and the <noscript> submit searches."""
+    """JavaScript off: sign in, capture, and search with the <noscript> submit button."""
     seed_clients(world.manager1, "李四光")
     page = new_page(java_script_enabled=False)
     sign_in(page, "manager1")
@@ -209,6 +216,7 @@ def test_double_tap_on_save_prospect_creates_one_client(app, world, new_page, li
     expect(page.locator("h1")).to_contain_text("张三丰")
     expect(page.locator("#revealed_mobile .masked")).to_have_text("139****5678")
     live_server.wait_idle()
+    assert live_server.count("POST", "/clients/new") == 1, "htmx let the second tap through"
     assert count(app, Client) == 1
     assert count(app, Client, Client.mobile == "13912345678") == 1
     assert count(app, FormSubmission, FormSubmission.kind == "client") == 1
@@ -227,25 +235,23 @@ def test_second_tap_on_a_slow_save_without_javascript_opens_the_same_client(
     save = page.locator("form[action='/clients/new'] button[type=submit]")
     live_server.slow_down("POST", "/clients/new", 1.5)
 
-    # no_wait_after: a click otherwise waits for the navigation it started, i.e. the late answer.
-    save.click(no_wait_after=True)
+    box = save.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # Raw taps: locator actions would wait for the pending navigation (the late answer) first.
+    page.touchscreen.tap(x, y)
     live_server.wait_for("POST", "/clients/new", 1)  # saved on the server, answer still on its way
-    save.click(no_wait_after=True)
+    page.touchscreen.tap(x, y)
 
     expect(page).to_have_url(CLIENT_FILE_URL)
     expect(page.locator("h1")).to_contain_text("张三丰")
     expect(page.locator(".field-error")).to_have_count(0)
     live_server.wait_idle()
     assert live_server.count("POST", "/clients/new") == 2, "the browser did not post twice"
-    client_ids = {row for row in _client_ids(app)}
-    assert len(client_ids) == 1
-    assert page.url.endswith(f"/clients/{client_ids.pop()}")
-    assert count(app, FormSubmission, FormSubmission.kind == "client") == 1
-
-
-def _client_ids(app) -> list[int]:
     with app.app_context():
-        return list(db.session.scalars(sa.select(Client.id)))
+        client_ids = db.session.scalars(sa.select(Client.id)).all()
+    assert len(client_ids) == 1
+    expect(page).to_have_url(re.compile(rf"/clients/{client_ids[0]}$"))
+    assert count(app, FormSubmission, FormSubmission.kind == "client") == 1
 
 
 def test_chinese_is_the_default_language(world, page, artifacts):

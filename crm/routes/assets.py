@@ -1,0 +1,88 @@
+"""Asset snapshots: the admin's back office CSV import, and a client's snapshots entered by hand.
+
+The blueprint has no URL prefix because it serves two places: `/admin/assets` (admins only) and
+`/clients/<id>/assets` (anyone who may see the client).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from crm.domain.formats import fen_to_yuan
+from crm.extensions import db
+from crm.forms.assets import AssetImportForm, SnapshotForm
+from crm.models import Role
+from crm.routes.helpers import render, see_other
+from crm.services import assets
+from crm.services.access import get_client_or_404
+
+bp = Blueprint("assets", __name__)
+
+# A little room above the service's own limit for the multipart envelope.
+MAX_UPLOAD_BYTES = assets.MAX_BYTES + 64 * 1024
+
+SOURCES = {"import": _l("Imported"), "manual": _l("Entered by hand")}
+
+COLUMN_HELP = [
+    (_l("Client mobile"), "mobile, 手机号, 手机号码", _l("11 digits; +86, spaces and dashes are fine")),
+    (_l("Client number"), "client_no, account_no, 客户号, 资金账号",
+     _l("The back office number; give it, the mobile, or both")),
+    (_l("Date"), "date, as_of, 日期", _l("YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD; not in the future")),
+    (_l("Total assets"), "assets, total_assets, 总资产, 总资产(元)",
+     _l("In yuan, at most two decimals; thousands commas are fine")),
+]
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every asset page needs a signed-in user."""
+
+
+def _error_rows(result: assets.ImportResult) -> list[tuple[int, str]]:
+    return [(error.line, assets.format_error(error, _)) for error in result.errors]
+
+
+@bp.route("/admin/assets", methods=["GET", "POST"])
+def upload():
+    """Import the back office's CSV of total assets: all rows or none, then re-tier the clients."""
+    if current_user.role != Role.ADMIN:
+        abort(403)
+    if request.method == "POST" and (request.content_length or 0) > MAX_UPLOAD_BYTES:
+        abort(413)
+    form = AssetImportForm()
+    result = None
+    if form.validate_on_submit():
+        result = assets.import_assets(form.file.data.stream, current_user)
+        if result.ok:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    failed = bool(form.errors) or (result is not None and not result.ok)
+    return render("assets/upload.html", form=form, result=result,
+                  errors=_error_rows(result) if result is not None else [],
+                  columns=COLUMN_HELP, status=422 if failed else 200)
+
+
+@bp.route("/clients/<int:client_id>/assets", methods=["GET", "POST"])
+def client_assets(client_id: int):
+    """A client's total assets over time and tier changes; add one snapshot by hand."""
+    client = get_client_or_404(client_id, current_user)
+    form = SnapshotForm()
+    if form.validate_on_submit():
+        outcome = assets.add_snapshot(client, current_user, form.as_of.data, form.fen)
+        db.session.commit()
+        if outcome.status == "unchanged":
+            flash(_("That amount was already recorded for this date."), "info")
+        elif outcome.status == "updated":
+            flash(_("Total assets for that date replaced."), "success")
+        else:
+            flash(_("Total assets saved."), "success")
+        if outcome.tier_changes:
+            flash(_("Tier changed to %(tier)s.", tier=client.tier.name if client.tier else "—"), "info")
+        return see_other(url_for("assets.client_assets", client_id=client.id))
+    return render("assets/client.html", client=client, form=form,
+                  snapshots=assets.snapshots_of(client), changes=assets.tier_changes_of(client),
+                  sources=SOURCES, yuan=fen_to_yuan, status=422 if form.errors else 200)
