@@ -66,6 +66,13 @@ def from_environment(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "CRM_TRUSTED_PROXIES": int(os.environ.get("CRM_TRUSTED_PROXIES", "0")),
+        "CRM_BASE_URL": os.environ.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "CRM_MAIL_FROM": os.environ.get("CRM_MAIL_FROM", "outlet-crm@localhost"),
+        "CRM_SMTP_HOST": os.environ.get("CRM_SMTP_HOST", ""),
+        "CRM_SMTP_PORT": int(os.environ.get("CRM_SMTP_PORT", "25")),
+        "CRM_SMTP_USER": os.environ.get("CRM_SMTP_USER", ""),
+        "CRM_SMTP_PASSWORD": os.environ.get("CRM_SMTP_PASSWORD", ""),
+        "CRM_SMTP_TLS": os.environ.get("CRM_SMTP_TLS", "none").strip().lower(),  # none / starttls / ssl
         "CRM_PAGE_SIZE": 20,
         "CRM_PASSWORD_HASH_METHOD": "scrypt",
     }

@@ -2,22 +2,34 @@
 from crm.models.audit import AuditEvent, FormSubmission
 from crm.models.base import Base, utcnow
 from crm.models.client import Client, SourceChannel, Stage, StageChange
+from crm.models.followup import (
+                                 ClientFlag,
+                                 FollowUp,
+                                 FollowUpKind,
+                                 FollowUpSource,
+                                 FollowUpStatus,
+                                 JobRun,
+                                 Notification,
+                                 OutboxEmail,
+)
 from crm.models.profile import InvestorType, InvestorTypeChange, NeedsProfile
 from crm.models.setting import Setting
 from crm.models.suitability import (
-                                    AssessmentDraft,
-                                    Product,
-                                    Question,
-                                    Questionnaire,
-                                    QuestionOption,
-                                    Recommendation,
-                                    SuitabilityAssessment,
+                                 AssessmentDraft,
+                                 Product,
+                                 Question,
+                                 Questionnaire,
+                                 QuestionOption,
+                                 Recommendation,
+                                 SuitabilityAssessment,
 )
 from crm.models.tier import AssetSnapshot, Tier, TierChange
 from crm.models.user import Outlet, Role, Team, User
-from crm.models.visit import VisitChannel, VisitLog, VisitOutcome
+from crm.models.visit import Intent, VisitChannel, VisitLog, VisitOutcome
 
 __all__ = [
+    "ClientFlag", "FollowUp", "FollowUpKind", "FollowUpSource", "FollowUpStatus", "Intent", "JobRun", "Notification",
+    "OutboxEmail",
     "AssessmentDraft", "AssetSnapshot", "InvestorType", "InvestorTypeChange", "NeedsProfile", "Product",
     "Question", "QuestionOption", "Questionnaire", "Recommendation", "Setting", "SuitabilityAssessment", "Tier",
     "TierChange",

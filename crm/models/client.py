@@ -87,6 +87,9 @@ class Client(Base):
     risk_level: so.Mapped[int | None]
     risk_lowest: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     risk_expires_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
+    # Copied from the latest contact that recorded them, for the at-risk scan.
+    last_intent: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    last_satisfaction: so.Mapped[int | None]
     outlet_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("outlets.id"), index=True)
     owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))

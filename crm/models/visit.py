@@ -33,6 +33,13 @@ class VisitOutcome(enum.StrEnum):
     UNREACHABLE = "unreachable"
 
 
+class Intent(enum.StrEnum):
+    """An intent to leave recorded during a contact."""
+
+    TRANSFER_OUT = "transfer_out"
+    CLOSE_ACCOUNT = "close_account"
+
+
 class VisitLog(Base):
     """One logged contact with a client."""
 
@@ -48,6 +55,9 @@ class VisitLog(Base):
     outcome: so.Mapped[str] = so.mapped_column(sa.String(20))
     next_step: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     next_contact_on: so.Mapped[date | None]
+    # What the client said about leaving (转户/销户): a retention follow-up, never a block.
+    intent: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    satisfaction: so.Mapped[int | None]  # 1..5 when asked (call-backs)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     client: so.Mapped[Client] = so.relationship()
