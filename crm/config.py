@@ -73,6 +73,10 @@ def from_environment(instance_path: str) -> dict:
         "CRM_SMTP_USER": os.environ.get("CRM_SMTP_USER", ""),
         "CRM_SMTP_PASSWORD": os.environ.get("CRM_SMTP_PASSWORD", ""),
         "CRM_SMTP_TLS": os.environ.get("CRM_SMTP_TLS", "none").strip().lower(),  # none / starttls / ssl
+        # Scheduler (local Asia/Shanghai times): daily scan, morning digests, reminder cadence.
+        "CRM_SCAN_AT": os.environ.get("CRM_SCAN_AT", "06:30"),
+        "CRM_DIGEST_AT": os.environ.get("CRM_DIGEST_AT", "08:00"),
+        "CRM_REMINDER_EVERY_MINUTES": int(os.environ.get("CRM_REMINDER_EVERY_MINUTES", "5")),
         "CRM_PAGE_SIZE": 20,
         "CRM_PASSWORD_HASH_METHOD": "scrypt",
     }

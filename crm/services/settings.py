@@ -22,6 +22,12 @@ SPECS = {
     spec.key: spec for spec in (
         SettingSpec("assessment_expiry_months", 24, 1, 60),
         SettingSpec("assessment_warning_days", 30, 1, 180),
+        SettingSpec("dormant_default_days", 90, 1, 3650),     # no contact, for clients without a tier
+        SettingSpec("dormant_asset_days", 180, 1, 3650),      # no change in total assets
+        SettingSpec("at_risk_drop_percent", 30, 1, 100),      # assets fell at least this much...
+        SettingSpec("at_risk_drop_days", 30, 1, 365),         # ...within this many days
+        SettingSpec("at_risk_satisfaction_max", 2, 1, 4),     # last satisfaction score at or below
+        SettingSpec("callback_sample_percent", 10, 1, 100),   # yearly call-back sample of active clients
     )
 }
 
