@@ -86,9 +86,20 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
-    from crm.routes import admin, assets, auth, clients, main, profiles, suitability, visits
+    from crm.routes import (
+        admin,
+        assets,
+        auth,
+        clients,
+        followups,
+        main,
+        outbox,
+        profiles,
+        suitability,
+        visits,
+    )
 
-    for module in (main, auth, clients, visits, profiles, suitability, admin, assets):
+    for module in (main, auth, clients, visits, followups, profiles, suitability, admin, assets, outbox):
         app.register_blueprint(module.bp)
 
 

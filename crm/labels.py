@@ -236,6 +236,12 @@ SUITABILITY_REASONS = {
 SETTING_NAMES = {
     "assessment_expiry_months": _l("Risk assessments expire after (months)"),
     "assessment_warning_days": _l("Warn about expiring assessments (days ahead)"),
+    "dormant_default_days": _l("Dormant after this many days without contact (clients without a tier)"),
+    "dormant_asset_days": _l("Dormant after this many days without asset activity"),
+    "at_risk_drop_percent": _l("At risk when assets fall by this percentage…"),
+    "at_risk_drop_days": _l("…within this many days"),
+    "at_risk_satisfaction_max": _l("At risk when the last satisfaction score is at most"),
+    "callback_sample_percent": _l("Yearly call-back sample (% of active clients)"),
 }
 
 QUESTIONNAIRE_ERRORS = {
@@ -256,4 +262,34 @@ QUESTIONNAIRE_ERRORS = {
     "question.too_long": _l("The question has %(length)s characters; at most %(max)s."),
     "questions.missing": _l("The questionnaire has no questions."),
     "line.unknown": _l("This line is neither a title, bands, question nor option."),
+}
+
+INTENTS = {"transfer_out": _l("Wants to transfer out (转户)"), "close_account": _l("Wants to close the account (销户)")}
+
+SATISFACTION = {5: _l("5 Very satisfied"), 4: _l("4 Satisfied"), 3: _l("3 Neutral"), 2: _l("2 Dissatisfied"),
+                1: _l("1 Very dissatisfied")}
+
+FOLLOWUP_KINDS = {
+    "call": _l("Call"), "visit": _l("Visit"), "review": _l("Review"), "callback": _l("Call-back (回访)"),
+    "plan_item": _l("Service plan item"), "flag": _l("Flagged client"), "complaint": _l("Complaint"),
+}
+
+FOLLOWUP_STATUSES = {"open": _l("Open"), "done": _l("Done"), "snoozed": _l("Snoozed"), "cancelled": _l("Cancelled")}
+
+FOLLOWUP_SOURCES = {
+    "manual": _l("Assigned"), "visit": _l("Next step of a visit"), "flag": _l("Scan flag"),
+    "plan": _l("Service plan"), "complaint": _l("Complaint"), "callback": _l("Call-back rule"),
+}
+
+PRIORITIES = {1: _l("High"), 2: _l("Normal"), 3: _l("Low")}
+
+FLAG_KINDS = {"dormant": _l("Dormant"), "at_risk": _l("At risk")}
+
+FLAG_REASONS = {
+    "no_contact": _l("No contact for longer than the tier allows"),
+    "no_asset_activity": _l("No asset activity for a long time"),
+    "assets_drop": _l("Assets fell sharply"),
+    "low_satisfaction": _l("Low satisfaction"),
+    "leaving_intent": _l("Mentioned transferring out or closing"),
+    "complaint_overdue": _l("Overdue complaint"),
 }

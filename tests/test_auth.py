@@ -9,10 +9,10 @@ from crm.extensions import db
 from tests.conftest import PASSWORD
 
 
-def test_sign_in_lands_on_the_client_list(client, world):
+def test_a_manager_signs_in_to_today(client, world):
     response = client.post("/login", data={"username": "Manager1", "password": PASSWORD})
     assert response.status_code == 303
-    assert client.get("/", follow_redirects=True).request.path == "/clients"
+    assert client.get("/", follow_redirects=True).request.path == "/today"
 
 
 @pytest.mark.parametrize("username, password", [

@@ -350,8 +350,10 @@ def test_admin_manages_products_and_a_rating_change_is_audited(login, world):
 
 
 def test_expiry_months_is_a_setting(login, zhang, questionnaire):
-    assert login("admin").post("/admin/settings", data={"assessment_expiry_months": "12",
-                                                        "assessment_warning_days": "30"}).status_code == 303
+    from crm.services import settings
+
+    values = {**settings.all_values(), "assessment_expiry_months": 12}
+    assert login("admin").post("/admin/settings", data=values).status_code == 303
     login("manager1").post(f"/clients/{zhang.id}/assessment",
                            data={"token": "a", **answer_form(questionnaire, {1: "10%以内", 2: "没有"})})
     a = db.session.query(SuitabilityAssessment).one()

@@ -23,6 +23,8 @@ from crm.labels import (
     AGE_BANDS,
     CONSENT_CHANNELS,
     GENDERS,
+    INTENTS,
+    SATISFACTION,
     SOURCE_CHANNELS,
     STAGES,
     VISIT_CHANNELS,
@@ -128,6 +130,8 @@ class VisitForm(FlaskForm):
     outcome = SelectField(_l("Outcome"), choices=choices(VISIT_OUTCOMES), default="interested")
     next_step = StringField(_l("Next step"), filters=TEXT, validators=[Optional(), max_len(200)])
     next_contact_on = DateField(_l("Next contact date"), validators=[Optional()])
+    intent = OptionalSelectField(_l("Client mentioned leaving"), choices=blank_choices(INTENTS, "—"))
+    satisfaction = OptionalSelectField(_l("Satisfaction (if asked)"), choices=blank_choices(SATISFACTION, "—"))
 
     def validate_occurred_at(self, field) -> None:
         """A visit cannot be logged in the future (a few minutes of clock skew are allowed)."""
@@ -151,5 +155,7 @@ class VisitForm(FlaskForm):
             "occurred_at": occurred, "channel": self.channel.data, "summary": self.summary.data,
             "outcome": self.outcome.data, "next_step": self.next_step.data or "",
             "next_contact_on": self.next_contact_on.data,
+            "intent": self.intent.data,
+            "satisfaction": int(self.satisfaction.data) if self.satisfaction.data else None,
         }
 

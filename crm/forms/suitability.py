@@ -16,7 +16,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
 from crm.forms.fields import TEXT, OptionalSelectField, blank_choices, max_len
 from crm.labels import CONFIRMATION_METHODS, PRODUCT_KINDS, RISK_NAMES, choices
@@ -83,10 +83,13 @@ class QuestionnaireForm(FlaskForm):
                          render_kw={"rows": 24, "spellcheck": "false"})
 
 
-class SettingsForm(FlaskForm):
-    """Suitability settings."""
+def settings_form(specs: dict, labels: dict) -> type[FlaskForm]:
+    """A form with one whole-number field per run-time setting, within its allowed range."""
 
-    assessment_expiry_months = IntegerField(_l("Risk assessments expire after (months)"),
-                                            validators=[DataRequired(), NumberRange(1, 60)])
-    assessment_warning_days = IntegerField(_l("Warn about expiring assessments (days ahead)"),
-                                           validators=[DataRequired(), NumberRange(1, 180)])
+    class SettingsForm(FlaskForm):
+        pass
+
+    for key, spec in specs.items():
+        setattr(SettingsForm, key, IntegerField(labels.get(key, key), validators=[
+            InputRequired(), NumberRange(spec.minimum, spec.maximum)]))
+    return SettingsForm

@@ -10,9 +10,8 @@ from sqlalchemy import orm as so
 from crm.domain.questionnaire_text import QuestionnaireError, format_questionnaire, parse_questionnaire
 from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
-from crm.forms.suitability import ProductForm, QuestionnaireForm
-from crm.forms.suitability import SettingsForm as RuleSettingsForm
-from crm.labels import QUESTIONNAIRE_ERRORS, choices
+from crm.forms.suitability import ProductForm, QuestionnaireForm, settings_form
+from crm.labels import QUESTIONNAIRE_ERRORS, SETTING_NAMES, choices
 from crm.models import AuditEvent, Outlet, Product, Questionnaire, Role, Team, User
 from crm.routes.helpers import render, see_other
 from crm.services import audit, settings, suitability, users
@@ -256,7 +255,7 @@ def questionnaire_activate(questionnaire_id: int):
 @bp.route("/settings", methods=["GET", "POST"])
 def rule_settings():
     """Suitability settings: assessment expiry and warning window."""
-    form = RuleSettingsForm(data=settings.all_values())
+    form = settings_form(settings.SPECS, SETTING_NAMES)(data=settings.all_values())
     if form.validate_on_submit():
         for key in settings.SPECS:
             settings.set_int(key, getattr(form, key).data, current_user)

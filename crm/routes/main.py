@@ -14,8 +14,14 @@ bp = Blueprint("main", __name__)
 @bp.get("/")
 @login_required
 def home():
-    """Start on the client list, the page a manager uses most."""
-    return see_other(url_for("clients.index"))
+    """Start where the day's work is: Today for managers, the team board for leads, clients for admins."""
+    from flask_login import current_user
+
+    if current_user.role == "lead":
+        return see_other(url_for("followups.board"))
+    if current_user.role == "admin":
+        return see_other(url_for("clients.index"))
+    return see_other(url_for("followups.today"))
 
 
 @bp.get("/healthz")

@@ -1,13 +1,13 @@
 """Visit logs: log a contact from the client file in two taps, read one back."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.forms.clients import VisitForm
 from crm.routes.helpers import render, see_other
-from crm.services import clients, submissions
+from crm.services import clients, followups, submissions
 from crm.services.access import get_client_or_404, get_visit_or_404
 
 bp = Blueprint("visits", __name__)
@@ -23,19 +23,30 @@ def require_login():
 def new(client_id: int):
     """Log a visit or contact with this client."""
     client = get_client_or_404(client_id, current_user)
+    followup = None
+    followup_arg = request.values.get("followup", "")
+    if followup_arg.isdigit():
+        followup = followups.get_followup_or_404(int(followup_arg), current_user)
+        if followup.client_id != client.id:
+            abort(404)
     form = VisitForm()
     if request.method == "GET":
         form.token.data = submissions.new_token()
+        if followup is not None:
+            # Completing a follow-up: the visit form starts from what the follow-up asked for.
+            form.channel.data = "visit" if followup.kind == "visit" else "phone"
+            form.summary.data = followup.title
     elif form.validate_on_submit():
         if not form.token.data:
             form.token.data = submissions.new_token()
         _visit_id, created = submissions.submit_once(
             form.token.data, current_user, "visit",
-            lambda: clients.log_visit(client, current_user, form.visit_data()))
+            lambda: clients.log_visit(client, current_user, form.visit_data(), completes=followup))
         if created:
             flash(_("Visit logged."), "success")
         return see_other(url_for("clients.show", client_id=client.id))
-    return render("visits/new.html", form=form, client=client, status=422 if form.errors else 200)
+    return render("visits/new.html", form=form, client=client, followup=followup,
+                  status=422 if form.errors else 200)
 
 
 @bp.get("/visits/<int:visit_id>")

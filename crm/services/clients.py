@@ -166,6 +166,9 @@ def change_stage(client: Client, actor: User, to_stage: Stage, note: str = "",
     client.stage = to_stage.value
     if to_stage == Stage.ACCOUNT_OPENED and client.account_opened_at is None:
         client.account_opened_at = at
+        from crm.services import followups
+
+        followups.callback_for_new_account(client, actor, at)
     client.last_activity_at = max(client.last_activity_at, at)
     client.updated_by_id = actor.id
     client.updated_at = utcnow()
@@ -174,16 +177,29 @@ def change_stage(client: Client, actor: User, to_stage: Stage, note: str = "",
     return change
 
 
-def log_visit(client: Client, actor: User, data: dict[str, Any]) -> VisitLog:
-    """Record a contact, update the client's last contact, and mark a reached prospect contacted."""
+def log_visit(client: Client, actor: User, data: dict[str, Any], completes=None) -> VisitLog:
+    """Record a contact, update the client's last contact, and mark a reached prospect contacted.
+
+    A next-contact date becomes a follow-up; `completes` is the follow-up this contact carried out.
+    """
+    from crm.services import followups
+
     visit = VisitLog(client_id=client.id, author_id=actor.id, **data)
     db.session.add(visit)
-    if client.last_contact_at is None or visit.occurred_at > client.last_contact_at:
+    if client.last_contact_at is None or visit.occurred_at >= client.last_contact_at:
         client.last_contact_at = visit.occurred_at
+        # The latest contact says whether the client still intends to leave.
+        client.last_intent = visit.intent
+    if visit.satisfaction is not None:
+        client.last_satisfaction = visit.satisfaction
     client.last_activity_at = max(client.last_activity_at, visit.occurred_at, utcnow())
     if client.stage == Stage.PROSPECT and visit.outcome != VisitOutcome.UNREACHABLE:
         change_stage(client, actor, Stage.CONTACTED, at=visit.occurred_at)
     db.session.flush()
+    visit.client = client
+    followups.from_visit(visit, actor)
+    if completes is not None:
+        followups.complete(completes, visit, actor)
     return visit
 
 

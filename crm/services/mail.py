@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from email.utils import parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -32,7 +33,8 @@ def queue(user: User, name: str, dedupe_key: str | None = None, **context) -> Ou
         if existing is not None:
             return existing
     subject, text, html = _render(name, user.locale or "zh_CN", user=user, **context)
-    domain = current_app.config.get("CRM_MAIL_FROM", "crm@localhost").rpartition("@")[2] or "localhost"
+    # CRM_MAIL_FROM may carry a display name ("Outlet CRM <crm@example.com>"): take the address's domain.
+    domain = parseaddr(current_app.config.get("CRM_MAIL_FROM", ""))[1].rpartition("@")[2] or "localhost"
     email = OutboxEmail(message_id=f"<{uuid.uuid4().hex}@{domain}>", dedupe_key=dedupe_key,
                         to_address=user.email, subject=subject[:200], text_body=text, html_body=html,
                         status="queued", next_attempt_at=utcnow())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from crm.extensions import db

@@ -1,0 +1,125 @@
+"""Today's work for a manager, follow-ups, the team lead's board and in-app notifications."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from crm.extensions import db
+from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm, to_utc
+from crm.labels import choices
+from crm.models import FollowUp, Notification, Role, utcnow
+from crm.routes.helpers import render, see_other
+from crm.services import followups, submissions
+from crm.services.access import assignable_owners, get_client_or_404
+
+bp = Blueprint("followups", __name__)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every follow-up page needs a signed-in user."""
+
+
+@bp.get("/today")
+def today():
+    """Overdue, today and the next 7 days, for the signed-in user."""
+    return render("followups/today.html", view=followups.today_view(current_user),
+                  notifications=followups.unread_notifications(current_user, limit=5))
+
+
+@bp.get("/followups/<int:followup_id>")
+def show(followup_id: int):
+    """One follow-up with its actions: log the visit that does it, snooze, cancel."""
+    followup = followups.get_followup_or_404(followup_id, current_user)
+    return render("followups/show.html", followup=followup, snooze_form=SnoozeForm())
+
+
+@bp.post("/followups/<int:followup_id>/snooze")
+def snooze(followup_id: int):
+    """Put a follow-up off with a reason."""
+    followup = followups.get_followup_or_404(followup_id, current_user)
+    form = SnoozeForm()
+    if form.validate_on_submit():
+        followups.snooze(followup, current_user, to_utc(form.until.data), form.reason.data)
+        db.session.commit()
+        flash(_("Follow-up snoozed."), "success")
+        return see_other(url_for("followups.today"))
+    return render("followups/show.html", followup=followup, snooze_form=form, status=422)
+
+
+@bp.post("/followups/<int:followup_id>/cancel")
+def cancel(followup_id: int):
+    """Drop a follow-up that is no longer needed."""
+    followup = followups.get_followup_or_404(followup_id, current_user)
+    followups.cancel(followup, current_user)
+    db.session.commit()
+    flash(_("Follow-up cancelled."), "info")
+    return see_other(url_for("followups.today"))
+
+
+@bp.route("/clients/<int:client_id>/followups/new", methods=["GET", "POST"])
+def new(client_id: int):
+    """Plan a follow-up on a client; a lead may give it to anyone in the team."""
+    client = get_client_or_404(client_id, current_user)
+    form = FollowUpForm()
+    people = assignable_owners(current_user) if current_user.role != Role.MANAGER else [current_user]
+    form.assignee_id.choices = choices({u.id: u.display_name for u in people})
+    if request.method == "GET":
+        form.token.data = submissions.new_token()
+        form.assignee_id.data = str(client.owner_id if current_user.role != Role.MANAGER else current_user.id)
+    elif form.validate_on_submit():
+        assignee = next(u for u in people if str(u.id) == form.assignee_id.data)
+        submissions.submit_once(
+            form.token.data or submissions.new_token(), current_user, "followup",
+            lambda: followups.create(client, assignee, to_utc(form.due_at.data), form.kind.data,
+                                     creator=current_user, title=form.title.data, priority=form.priority.data,
+                                     note=form.note.data or "", notify_assignee=True))
+        flash(_("Follow-up planned."), "success")
+        return see_other(url_for("clients.show", client_id=client.id))
+    return render("followups/new.html", client=client, form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/team", methods=["GET", "POST"])
+def board():
+    """The lead's board: each member's open and overdue work, and bulk reassignment."""
+    if current_user.role not in (Role.LEAD, Role.ADMIN):
+        abort(403)
+    members = assignable_owners(current_user)
+    form = AssignForm()
+    form.assignee_id.choices = choices({u.id: u.display_name for u in members})
+    if form.validate_on_submit():
+        chosen = list(db.session.execute(sa.select(FollowUp).where(
+            FollowUp.id.in_(form.ids()), followups.visible_followups(current_user))).scalars())
+        assignee = next(u for u in members if str(u.id) == form.assignee_id.data)
+        if not chosen:
+            flash(_("Tick the follow-ups to hand over."), "error")
+        else:
+            moved = followups.assign(chosen, current_user, assignee)
+            db.session.commit()
+            flash(_("%(count)s follow-ups now with %(name)s.", count=moved, name=assignee.display_name), "success")
+        return see_other(request.full_path.rstrip("?"))
+    assignee_arg = request.args.get("assignee", "")
+    overdue_only = request.args.get("overdue") == "1"
+    return render("followups/board.html", rows=followups.team_board(current_user), form=form,
+                  items=followups.team_followups(current_user, int(assignee_arg) if assignee_arg.isdigit() else None,
+                                                 overdue_only),
+                  assignee=assignee_arg, overdue_only=overdue_only, now=utcnow(),
+                  status=422 if form.errors else 200)
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+def notifications():
+    """The user's notifications; POST marks them read."""
+    if request.method == "POST":
+        db.session.execute(sa.update(Notification).where(Notification.user_id == current_user.id,
+                                                         Notification.read_at.is_(None)).values(read_at=utcnow()))
+        db.session.commit()
+        return see_other(url_for("followups.notifications"))
+    rows = list(db.session.execute(sa.select(Notification).where(Notification.user_id == current_user.id)
+                                   .order_by(Notification.created_at.desc()).limit(100)).scalars())
+    return render("followups/notifications.html", rows=rows)
+
+

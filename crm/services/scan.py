@@ -1,0 +1,388 @@
+"""The dormant / at-risk scan: flag clients, clear flags whose reasons went away, one follow-up per new flag.
+
+The rules (DOMAIN.md §8, "Dormant and at risk"), evaluated at `now`, with every threshold read from
+the settings and every day counted on the Asia/Shanghai calendar (T = the Shanghai date of `now`):
+
+Scope: clients whose stage is account_opened, active or dormant. Prospects, contacted prospects and
+lost clients are never flagged; their open flags are cleared.
+
+dormant
+  no_contact         The last contact, COALESCE(last_contact_at, account_opened_at, created_at), fell
+                     on a Shanghai date strictly before T - N, with N the client's tier's
+                     max_days_between_contacts, or dormant_default_days without a tier. So N whole
+                     days of silence is not yet dormant, N + 1 is. In SQL: last contact < 00:00
+                     Shanghai of T - N (a UTC instant computed here, one per tier).
+  no_asset_activity  The client has snapshots, and none of them with as_of >= T - M
+                     (M = dormant_asset_days) is a change: a change is a snapshot that is the client's
+                     first or whose total differs from the previous snapshot's (LAG over as_of). Clients
+                     without any snapshot are not flagged by this reason.
+at_risk
+  assets_drop        The latest snapshot L has L.as_of >= T - D (D = at_risk_drop_days), and
+                     L.total * 100 <= peak * (100 - P) with peak > L.total, where peak is the highest
+                     total among the client's snapshots with as_of in [L.as_of - D, L.as_of] and
+                     P = at_risk_drop_percent (integer arithmetic: a 30 % drop flags at P = 30, 29 % not).
+  complaint_overdue  Reserved for the complaints issue: no source yet (see EXTRA_SOURCES).
+  low_satisfaction   last_satisfaction <= at_risk_satisfaction_max.
+  leaving_intent     last_intent is transfer_out or close_account.
+
+A flag's `reasons` lists its codes comma-separated, in the order of REASONS.
+
+How it runs: one INSERT ... SELECT computes every current (client, kind, reasons) into a temporary
+table, then set-based statements clear, update, raise and create follow-ups. The number of
+statements does not depend on the number of clients (about 20 in all, settings reads included).
+Clearing is logged by one audit event per run (action "flags.scan") with the counts; the cleared
+flag keeps its row, `since` and `reasons`, with `cleared_at` set, so the table is the history.
+Stage is never changed: it stays a human decision. Services flush; the caller commits.
+"""
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import time as timer
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.extensions import db
+from crm.models import AssetSnapshot, Client, ClientFlag, FollowUp, Stage, Tier, utcnow
+from crm.models.base import UTCDateTime
+from crm.services import audit, settings
+from crm.services.followups import SHANGHAI, local_morning
+
+__all__ = [
+    "DORMANT",
+    "AT_RISK",
+    "EXTRA_SOURCES",
+    "REASONS",
+    "SCANNED_STAGES",
+    "ReasonSource",
+    "ScanContext",
+    "ScanReport",
+    "current_flags_select",
+    "flags_for_owner_ids",
+    "open_flag_kinds",
+    "open_flags",
+    "reason_codes",
+    "scan_clients",
+]
+
+DORMANT = "dormant"
+AT_RISK = "at_risk"
+
+# Every reason code, in the order it is written into a flag's reasons, with its flag kind.
+REASONS: dict[str, str] = {
+    "no_contact": DORMANT,
+    "no_asset_activity": DORMANT,
+    "assets_drop": AT_RISK,
+    "complaint_overdue": AT_RISK,  # its source arrives with the complaints issue
+    "low_satisfaction": AT_RISK,
+    "leaving_intent": AT_RISK,
+}
+
+SCANNED_STAGES = (Stage.ACCOUNT_OPENED.value, Stage.ACTIVE.value, Stage.DORMANT.value)
+LEAVING_INTENTS = ("transfer_out", "close_account")
+PRIORITY = {AT_RISK: 1, DORMANT: 2}
+_LOCK_KEY = 0x5CA9_F1A6  # PostgreSQL advisory lock: one scan at a time
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    """The moment of a scan and its thresholds, as the reason sources need them."""
+
+    now: datetime
+    today: date  # Shanghai calendar date of `now`
+    dormant_default_days: int
+    dormant_asset_days: int
+    at_risk_drop_percent: int
+    at_risk_drop_days: int
+    at_risk_satisfaction_max: int
+
+    def day_start(self, days_before: int) -> datetime:
+        """00:00 Asia/Shanghai of the date `days_before` days before today, in UTC."""
+        day = self.today - timedelta(days=days_before)
+        return datetime.combine(day, time(0), SHANGHAI).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ReasonSource:
+    """An extra reason: `clients(ctx)` selects the ids of the clients for which `code` holds at ctx.now."""
+
+    code: str
+    clients: Callable[[ScanContext], sa.Select]
+
+
+# Extension point: reasons computed from other tables. The complaints issue appends
+#   ReasonSource("complaint_overdue", lambda ctx: sa.select(Complaint.client_id).where(<open and overdue at ctx.now>))
+# and the scan ORs it into the client's at_risk reasons, in REASONS order, with no other change.
+EXTRA_SOURCES: list[ReasonSource] = []
+
+
+@dataclass
+class ScanReport:
+    """What one scan did."""
+
+    raised_dormant: int = 0
+    raised_at_risk: int = 0
+    cleared: int = 0
+    updated: int = 0
+    followups_created: int = 0
+    scanned: int = 0
+    seconds: float = 0.0
+
+
+# The current flags, one row per (client, kind) with at least one reason. Its own metadata: not
+# part of the app's schema.
+_current = sa.Table(
+    "scan_current_flags", sa.MetaData(),
+    sa.Column("client_id", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("reasons", sa.String(200), nullable=False),
+    sa.Column("owner_id", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("client_id", "kind"),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _is_postgresql() -> bool:
+    name = db.engine.dialect.name
+    if name not in ("postgresql", "sqlite"):  # pragma: no cover - the app supports these two
+        raise RuntimeError(f"unsupported database: {name}")
+    return name == "postgresql"
+
+
+def _context(now: datetime) -> ScanContext:
+    return ScanContext(
+        now=now, today=now.astimezone(SHANGHAI).date(),
+        dormant_default_days=settings.get_int("dormant_default_days"),
+        dormant_asset_days=settings.get_int("dormant_asset_days"),
+        at_risk_drop_percent=settings.get_int("at_risk_drop_percent"),
+        at_risk_drop_days=settings.get_int("at_risk_drop_days"),
+        at_risk_satisfaction_max=settings.get_int("at_risk_satisfaction_max"),
+    )
+
+
+def _days_before(day: sa.ColumnElement, days: int) -> sa.ColumnElement:
+    """`day` minus a number of days, on a DATE column (the one dialect-specific expression)."""
+    if _is_postgresql():
+        return day - sa.cast(sa.literal(int(days)), sa.Integer)
+    return sa.func.date(day, f"-{int(days)} days")
+
+
+def _text(value: str) -> sa.ColumnElement[str]:
+    """A constant string inlined in the SQL (reason codes, kinds), so PostgreSQL types it as text."""
+    if not re.fullmatch(r"[a-z_:, ]*", value):
+        raise ValueError(value)
+    return sa.literal_column(f"'{value}'", sa.String)
+
+
+def _conditions(ctx: ScanContext, tier_days: dict[int, int]
+                ) -> tuple[dict[str, sa.ColumnElement[bool]], sa.Subquery]:
+    """Each reason code's condition on `clients` outer-joined with the returned snapshot summary."""
+    c = Client.__table__
+    s = AssetSnapshot.__table__
+    history = sa.select(
+        s.c.client_id, s.c.as_of, s.c.total_assets_fen.label("total"),
+        sa.func.lag(s.c.total_assets_fen).over(partition_by=s.c.client_id, order_by=s.c.as_of).label("previous"),
+        sa.func.max(s.c.as_of).over(partition_by=s.c.client_id).label("latest_on"),
+    ).subquery("history")
+    h = history.c
+    asset_from = ctx.today - timedelta(days=ctx.dormant_asset_days)
+    is_change = sa.and_(h.as_of >= sa.literal(asset_from, sa.Date),
+                        sa.or_(h.previous.is_(None), h.previous != h.total))
+    summary = sa.select(
+        h.client_id,
+        sa.func.max(sa.case((is_change, 1), else_=0)).label("changes"),
+        sa.func.max(h.latest_on).label("latest_on"),
+        sa.func.max(sa.case((h.as_of == h.latest_on, h.total))).label("latest_total"),
+        sa.func.max(sa.case((h.as_of >= _days_before(h.latest_on, ctx.at_risk_drop_days), h.total))).label("peak"),
+    ).group_by(h.client_id).subquery("assets")
+    a = summary.c
+
+    def cutoff(days: int) -> sa.ColumnElement:
+        return sa.literal(ctx.day_start(days), UTCDateTime())
+
+    default_cutoff = cutoff(ctx.dormant_default_days)
+    contact_cutoff = (sa.case({tier_id: cutoff(days) for tier_id, days in tier_days.items()},
+                              value=c.c.tier_id, else_=default_cutoff) if tier_days else default_cutoff)
+    last_contact = sa.func.coalesce(c.c.last_contact_at, c.c.account_opened_at, c.c.created_at)
+    keep = 100 - ctx.at_risk_drop_percent
+    conditions: dict[str, sa.ColumnElement[bool]] = {
+        "no_contact": last_contact < contact_cutoff,
+        "no_asset_activity": a.changes == 0,  # NULL (no snapshot at all) is not flagged
+        "assets_drop": sa.and_(
+            a.latest_on >= sa.literal(ctx.today - timedelta(days=ctx.at_risk_drop_days), sa.Date),
+            a.latest_total < a.peak,
+            # NUMERIC: a BIGINT amount times 100 may exceed BIGINT.
+            sa.cast(a.latest_total, sa.Numeric) * 100 <= sa.cast(a.peak, sa.Numeric) * keep),
+        "low_satisfaction": c.c.last_satisfaction <= ctx.at_risk_satisfaction_max,
+        "leaving_intent": c.c.last_intent.in_(LEAVING_INTENTS),
+    }
+    for source in EXTRA_SOURCES:
+        if source.code not in REASONS:
+            raise ValueError(f"unknown reason code {source.code}")
+        extra = c.c.id.in_(source.clients(ctx))
+        conditions[source.code] = sa.or_(conditions[source.code], extra) if source.code in conditions else extra
+    return conditions, summary
+
+
+def current_flags_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.Select:
+    """SELECT (client_id, kind, reasons, owner_id) of every flag the rules raise at ctx.now."""
+    c = Client.__table__
+    conditions, summary = _conditions(ctx, tier_days)
+
+    def reasons(kind: str) -> sa.ColumnElement[str]:
+        parts = [sa.case((conditions[code], _text(code + ",")), else_=_text(""))
+                 for code, of_kind in REASONS.items() if of_kind == kind and code in conditions]
+        return sa.func.rtrim(functools.reduce(operator.add, parts), ",")
+
+    per_client = (
+        sa.select(c.c.id.label("client_id"), c.c.owner_id,
+                  reasons(DORMANT).label("dormant"), reasons(AT_RISK).label("at_risk"))
+        .select_from(c.outerjoin(summary, summary.c.client_id == c.c.id))
+        .where(c.c.stage.in_(SCANNED_STAGES))
+        .cte("per_client"))
+    p = per_client.c
+    return sa.union_all(*(
+        sa.select(p.client_id, _text(kind).label("kind"), p[kind].label("reasons"), p.owner_id)
+        .where(p[kind] != _text(""))
+        for kind in (DORMANT, AT_RISK)))
+
+
+def _tier_days() -> dict[int, int]:
+    return dict(db.session.execute(sa.select(Tier.id, Tier.max_days_between_contacts)).all())
+
+
+def scan_clients(now: datetime | None = None) -> ScanReport:
+    """Flag dormant and at-risk clients, update and clear open flags, add one follow-up per new flag.
+
+    Set-based: a constant number of statements whatever the number of clients. Flushes; the
+    caller commits. Re-running it creates nothing while the flags stay open.
+    """
+    started = timer.perf_counter()
+    now = (now or utcnow()).astimezone(timezone.utc)
+    db.session.flush()
+    session = db.session
+    is_pg = _is_postgresql()
+    if is_pg:
+        # Two scans at once would both see "no open flag" and raise twice: take turns.
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+    ctx = _context(now)
+    report = ScanReport()
+    flags = ClientFlag.__table__
+    clients = Client.__table__
+    cur = _current
+
+    session.execute(sa.text("DROP TABLE IF EXISTS " + ("pg_temp." if is_pg else "temp.") + cur.name))
+    _current.create(session.connection())
+    session.execute(sa.insert(cur).from_select(
+        ["client_id", "kind", "reasons", "owner_id"], current_flags_select(ctx, _tier_days())))
+    if is_pg:
+        # Temporary tables are never analyzed automatically; the joins below need its size.
+        session.execute(sa.text(f"ANALYZE {cur.name}"))
+    report.scanned = session.execute(
+        sa.select(sa.func.count()).select_from(clients).where(clients.c.stage.in_(SCANNED_STAGES))).scalar_one()
+
+    open_flag = flags.c.cleared_at.is_(None)
+    matching = sa.and_(cur.c.client_id == flags.c.client_id, cur.c.kind == flags.c.kind)
+    # (3) Clear: open flags whose client no longer has any reason of that kind.
+    report.cleared = session.execute(
+        sa.update(flags).where(open_flag, ~sa.exists().where(matching))
+        .values(cleared_at=sa.literal(now, UTCDateTime()))).rowcount
+    # (2) Update: open flags whose reasons changed.
+    report.updated = session.execute(
+        sa.update(flags).where(open_flag, matching, flags.c.reasons != cur.c.reasons)
+        .values(reasons=cur.c.reasons)).rowcount
+    # (1) Raise: (client, kind) pairs without an open flag. Flags raised now have ids above `last_id`.
+    last_id = session.execute(sa.select(sa.func.coalesce(sa.func.max(flags.c.id), 0))).scalar_one()
+    already = sa.exists().where(flags.c.client_id == cur.c.client_id, flags.c.kind == cur.c.kind, open_flag)
+    session.execute(sa.insert(flags).from_select(
+        ["client_id", "kind", "reasons", "since"],
+        sa.select(cur.c.client_id, cur.c.kind, cur.c.reasons, sa.literal(now, UTCDateTime()))
+        .where(~already)))
+    raised = dict(session.execute(
+        sa.select(flags.c.kind, sa.func.count()).where(flags.c.id > last_id).group_by(flags.c.kind)).all())
+    report.raised_dormant, report.raised_at_risk = raised.get(DORMANT, 0), raised.get(AT_RISK, 0)
+    # (4) One follow-up per raised flag, for the client's owner, due 09:00 Shanghai today (or now if later).
+    due = max(local_morning(ctx.today), now)
+    report.followups_created = session.execute(_followups_insert(is_pg).from_select(
+        ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
+         "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
+        sa.select(
+            flags.c.client_id, clients.c.owner_id, sa.literal(due, UTCDateTime()), _text("flag"),
+            sa.case((flags.c.kind == _text(AT_RISK), PRIORITY[AT_RISK]), else_=PRIORITY[DORMANT]),
+            _text("open"), _text("flag"), _text("flag:") + sa.cast(flags.c.id, sa.String),
+            flags.c.kind + _text(": ") + flags.c.reasons, _text(""), _text(""),
+            sa.literal(due - timedelta(minutes=30), UTCDateTime()), sa.literal(now, UTCDateTime()),
+            sa.literal(1, sa.Integer),
+        ).join_from(flags, clients, clients.c.id == flags.c.client_id)
+        .where(flags.c.id > last_id, open_flag),
+    ).on_conflict_do_nothing(index_elements=["source", "source_key"])).rowcount
+    session.execute(sa.text(f"DROP TABLE {cur.name}"))
+
+    report.seconds = timer.perf_counter() - started
+    audit.record(None, "flags.scan", "client_flags", None, detail=(
+        f"raised dormant {report.raised_dormant}, raised at_risk {report.raised_at_risk}, "
+        f"updated {report.updated}, cleared {report.cleared}, follow-ups {report.followups_created}, "
+        f"scanned {report.scanned}, at {now:%Y-%m-%d %H:%M} UTC"))
+    session.flush()
+    # The statements bypassed the ORM: loaded flags must be read again.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ClientFlag):
+            session.expire(obj)
+    return report
+
+
+def _followups_insert(is_pg: bool):
+    table = FollowUp.__table__
+    return postgresql.insert(table) if is_pg else sqlite.insert(table)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def reason_codes(flag: ClientFlag) -> list[str]:
+    """A flag's reason codes, in REASONS order."""
+    return [code for code in flag.reasons.split(",") if code]
+
+
+def open_flags(client_id: int) -> list[ClientFlag]:
+    """A client's open flags, at_risk first."""
+    query = (sa.select(ClientFlag).where(ClientFlag.client_id == client_id, ClientFlag.cleared_at.is_(None))
+             .order_by(ClientFlag.kind, ClientFlag.since))
+    return list(db.session.execute(query).scalars())
+
+
+def open_flag_kinds(client_ids: Iterable[int]) -> dict[int, set[str]]:
+    """For a page of clients, the kinds of their open flags (one query; clients without flags are absent)."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
+    found: dict[int, set[str]] = {}
+    rows = db.session.execute(sa.select(ClientFlag.client_id, ClientFlag.kind).where(
+        ClientFlag.client_id.in_(ids), ClientFlag.cleared_at.is_(None)))
+    for client_id, kind in rows:
+        found.setdefault(client_id, set()).add(kind)
+    return found
+
+
+def flags_for_owner_ids(owner_ids: Iterable[int], kind: str | None = None, limit: int = 200) -> list[ClientFlag]:
+    """Open flags of the clients these users own (a lead's dashboard): at_risk first, oldest first.
+
+    The client is loaded with each flag (one query). The caller decides which owners the user may see.
+    """
+    ids = sorted(set(owner_ids))
+    if not ids:
+        return []
+    query = (sa.select(ClientFlag).join(Client, Client.id == ClientFlag.client_id)
+             .options(so.contains_eager(ClientFlag.client))
+             .where(Client.owner_id.in_(ids), ClientFlag.cleared_at.is_(None)))
+    if kind is not None:
+        query = query.where(ClientFlag.kind == kind)
+    # "at_risk" sorts before "dormant".
+    query = query.order_by(ClientFlag.kind, ClientFlag.since, ClientFlag.id).limit(limit)
+    return list(db.session.execute(query).scalars())
