@@ -14,6 +14,7 @@ from crm.models import Role, User
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     register_suitability_commands(app)
+    register_job_commands(app)
     register_asset_commands(app)
 
     @app.cli.command("create-user")
@@ -108,3 +109,64 @@ def register_asset_commands(app: Flask) -> None:
         click.echo(f"Imported {result.rows} rows for {result.clients} clients: {result.inserted} new, "
                    f"{result.updated} updated, {result.unchanged} unchanged; "
                    f"{result.tier_changes} tier changes.")
+
+
+def register_job_commands(app: Flask) -> None:
+    """Operator and cron commands for the scheduled jobs (each run exactly once per slot)."""
+    from crm.services import jobs
+
+    def report(result) -> None:
+        click.echo(result.outcome if result.ran else f"{result.job} {result.run_key}: already run by another process")
+
+    @app.cli.command("scan-clients")
+    @click.option("--force", is_flag=True, help="Run even if today's scan already ran.")
+    def scan_clients(force: bool) -> None:
+        """Flag dormant and at-risk clients and create their follow-ups (once a day)."""
+        from crm.models import utcnow
+
+        now = utcnow()
+        report(jobs.run_once("scan-clients", jobs.local_day_key(now), lambda: jobs.scan(now), force=force))
+
+    @app.cli.command("send-reminders")
+    @click.option("--force", is_flag=True, help="Run even if this interval already ran.")
+    def send_reminders(force: bool) -> None:
+        """Queue due follow-up reminders and deliver the email outbox."""
+        from datetime import timedelta
+
+        from crm.models import utcnow
+
+        now = utcnow()
+        every = timedelta(minutes=app.config["CRM_REMINDER_EVERY_MINUTES"])
+        report(jobs.run_once("send-reminders", jobs.slot_key(now, every), lambda: jobs.send_reminders(now),
+                             force=force))
+
+    @app.cli.command("send-digests")
+    @click.option("--force", is_flag=True, help="Run even if today's digests already went out.")
+    def send_digests(force: bool) -> None:
+        """Morning digests to managers and team summaries to leads (once a day)."""
+        from crm.models import utcnow
+
+        now = utcnow()
+        report(jobs.run_once("send-digests", jobs.local_day_key(now), lambda: jobs.send_digests(now), force=force))
+
+    @app.cli.command("callback-sample")
+    @click.option("--year", type=int, default=None, help="Default: this year.")
+    def callback_sample(year: int | None) -> None:
+        """Generate this year's call-back sample of active clients (once a year)."""
+        from zoneinfo import ZoneInfo
+
+        from crm.models import utcnow
+
+        year = year or utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
+        report(jobs.run_once("callback-sample", str(year), lambda: jobs.callback_sample(year)))
+
+    @app.cli.command("scheduler")
+    @click.option("--for-seconds", type=float, default=None, help="Stop after this long (smoke tests).")
+    def scheduler(for_seconds: float | None) -> None:
+        """Run the long-lived scheduler process (scan, reminders, digests, call-back sample)."""
+        import logging
+
+        from crm import scheduler as runner
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        runner.run(app, for_seconds=for_seconds)

@@ -77,6 +77,8 @@ def from_environment(instance_path: str) -> dict:
         "CRM_SCAN_AT": os.environ.get("CRM_SCAN_AT", "06:30"),
         "CRM_DIGEST_AT": os.environ.get("CRM_DIGEST_AT", "08:00"),
         "CRM_REMINDER_EVERY_MINUTES": int(os.environ.get("CRM_REMINDER_EVERY_MINUTES", "5")),
+        # Seconds override minutes; used by the exactly-once test to fire several slots quickly.
+        "CRM_REMINDER_EVERY_SECONDS": int(os.environ.get("CRM_REMINDER_EVERY_SECONDS", "0")),
         "CRM_PAGE_SIZE": 20,
         "CRM_PASSWORD_HASH_METHOD": "scrypt",
     }

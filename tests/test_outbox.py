@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from flask_babel import force_locale, format_datetime, gettext
 from sqlalchemy import orm as so
 
@@ -44,13 +45,14 @@ class Inbox:
 class SmtpServer:
     """A real SMTP server on a fixed loopback port that a test can start and stop."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options) -> None:
         self.port = free_port()
         self.inbox = Inbox()
+        self.options = options
         self.controller: Controller | None = None
 
     def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **self.options)
         self.controller.start()
 
     def stop(self) -> None:
@@ -145,6 +147,26 @@ def test_a_down_server_leaves_the_email_queued_and_it_is_delivered_once_after_th
     assert smtp.inbox.messages[0]["Message-ID"] == row.message_id
     row = reload(row)
     assert row.status == "sent" and row.attempts == 1
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_sender_logs_in_when_a_user_is_configured(app, world):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"crm", b"s3cret"), handled=False)
+
+    server = SmtpServer(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    server.start()
+    try:
+        app.config.update(CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=server.port, CRM_SMTP_TLS="none",
+                          CRM_SMTP_USER="crm", CRM_SMTP_PASSWORD="wrong")
+        row = queue_assignment(world)
+        assert outbox.deliver_due().retried == 1
+        assert "SMTPAuthenticationError" in reload(row).last_error and server.inbox.envelopes == []
+        app.config["CRM_SMTP_PASSWORD"] = "s3cret"
+        assert outbox.send_now().sent == 1
+        assert len(server.inbox.envelopes) == 1
+    finally:
+        server.stop()
 
 
 def test_running_the_sender_again_after_a_delivery_sends_nothing(app, world, smtp):
@@ -286,6 +308,19 @@ def test_send_now_on_the_admin_page_delivers_the_due_emails(app, world, smtp, lo
     assert len(smtp.inbox.envelopes) == 3
     page = admin.get("/admin/outbox?status=sent").get_data(as_text=True)
     assert page.count('class="card"') == 3
+
+
+def test_send_now_does_not_wait_for_the_backoff_once_the_server_is_back(app, world, smtp, login):
+    row = queue_assignment(world)
+    smtp.stop()
+    assert outbox.deliver_due().retried == 1
+    assert reload(row).next_attempt_at > utcnow()
+    smtp.start()
+    assert outbox.deliver_due().claimed == 0  # still backing off
+    assert login("admin").post("/admin/outbox/send").status_code == 303
+    assert len(smtp.inbox.envelopes) == 1
+    row = reload(row)
+    assert row.status == "sent" and row.attempts == 1
 
 
 def test_the_send_email_command_delivers_the_due_emails(app, world, smtp, runner):

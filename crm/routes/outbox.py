@@ -64,11 +64,11 @@ def requeue(email_id: int):
 
 @bp.post("/admin/outbox/send")
 def send_now():
-    """Deliver the due emails now, e.g. after fixing the SMTP settings."""
+    """Deliver the queued emails now, without waiting for their backoff, e.g. after fixing SMTP."""
     if not outbox.smtp_configured():
         flash(_("No SMTP server is configured: the emails stay in the outbox."), "error")
         return see_other(url_for("outbox.index"))
-    report = outbox.deliver_due(owner=f"admin:{current_user.username}")
+    report = outbox.send_now(owner=f"admin:{current_user.username}")
     flash(_("%(sent)s sent, %(retried)s to retry, %(failed)s failed.",
             sent=report.sent, retried=report.retried, failed=report.failed),
           "success" if not (report.retried or report.failed) else "warning")

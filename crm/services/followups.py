@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +25,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, mail
+from crm.services.links import path_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKDAY_START = time(9, 0)
@@ -157,7 +158,7 @@ def notify_assignment(followup: FollowUp, actor: User | None) -> None:
     assignee = db.session.get(User, followup.assignee_id)
     with force_locale(assignee.locale or "zh_CN"):
         text = gettext("New follow-up on %(client)s", client=followup.client.name)
-    notify(assignee, text, url_for("followups.show", followup_id=followup.id),
+    notify(assignee, text, path_for("followups.show", followup_id=followup.id),
            email_template="followup_assigned", dedupe_key=f"assign:{followup.id}:{assignee.id}:{followup.version}",
            followup=followup, actor=actor)
 

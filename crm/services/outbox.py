@@ -285,6 +285,17 @@ def deliver_due(now: datetime | None = None, limit: int = 50, owner: str = "") -
     return report
 
 
+def send_now(limit: int = 50, owner: str = "") -> DeliveryReport:
+    """Make every queued email due at once and deliver a batch: the flush after fixing the SMTP settings."""
+    if smtp_configured():
+        now = utcnow()
+        with so.Session(db.engine) as session:
+            _write(session, sa.update(OutboxEmail)
+                   .where(OutboxEmail.status == QUEUED, OutboxEmail.next_attempt_at > now)
+                   .values(next_attempt_at=now))
+    return deliver_due(limit=limit, owner=owner)
+
+
 def requeue(email_id: int, actor: User | None = None) -> bool:
     """Give a failed email a fresh set of attempts, due now; False if it is not failed. The caller commits."""
     email = db.session.get(OutboxEmail, email_id)

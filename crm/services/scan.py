@@ -321,7 +321,8 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
             sa.literal(1, sa.Integer),
         ).join_from(flags, clients, clients.c.id == flags.c.client_id)
         .where(flags.c.id > last_id, open_flag),
-    ).on_conflict_do_nothing(index_elements=["source", "source_key"])).rowcount
+    ).on_conflict_do_nothing(index_elements=["source", "source_key"]),
+        execution_options={"preserve_rowcount": True}).rowcount
     session.execute(sa.text(f"DROP TABLE {cur.name}"))
 
     report.seconds = timer.perf_counter() - started

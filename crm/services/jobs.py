@@ -1,0 +1,184 @@
+"""Scheduled work, run exactly once across processes: each run claims a unique (job, run key) row.
+
+Every process (APScheduler in `flask scheduler`, or cron calling the CLI) computes the same run key
+for the same slot — the local date of a daily job, the start of a reminder interval — and tries to
+insert it into `job_runs`. The unique constraint lets exactly one insert commit; the others see an
+IntegrityError and skip. This works the same on SQLite and PostgreSQL, needs no lock held while the
+job runs, and leaves a record of who ran what and how it ended. A process that dies mid-run leaves
+its row without `finished_at`: the slot is not retried automatically (the next slot picks up the
+remaining reminders; a failed scan can be rerun with `flask scan-clients --force`).
+"""
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import force_locale, gettext
+from sqlalchemy.exc import IntegrityError
+
+from crm.extensions import db
+from crm.models import Client, ClientFlag, FollowUp, FollowUpStatus, JobRun, Role, Stage, User, utcnow
+from crm.services import followups, mail, settings
+from crm.services.links import absolute_url
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def owner_name() -> str:
+    """Who is running: host and process id, recorded on each claimed run."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class RunResult:
+    """What happened when a process asked to run a job slot."""
+
+    job: str
+    run_key: str
+    ran: bool
+    outcome: str = ""
+
+
+def claim(job: str, run_key: str, owner: str | None = None) -> bool:
+    """Insert the run row and commit; False when another process already has this slot."""
+    try:
+        db.session.add(JobRun(job=job, run_key=run_key, owner=owner or owner_name(), started_at=utcnow()))
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
+
+
+def run_once(job: str, run_key: str, work: Callable[[], object], force: bool = False) -> RunResult:
+    """Run `work` for this slot unless another process already did; record its outcome."""
+    key = run_key if not force else f"{run_key}#forced-{utcnow().isoformat(timespec='seconds')}"
+    if not claim(job, key):
+        return RunResult(job, key, ran=False, outcome="already claimed")
+    try:
+        outcome = str(work())
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        outcome = f"error: {exc!r}"[:500]
+        _finish(job, key, outcome)
+        raise
+    _finish(job, key, outcome)
+    return RunResult(job, key, ran=True, outcome=outcome)
+
+
+def _finish(job: str, key: str, outcome: str) -> None:
+    db.session.execute(sa.update(JobRun).where(JobRun.job == job, JobRun.run_key == key)
+                       .values(finished_at=utcnow(), outcome=outcome[:500]))
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- run keys
+
+def local_day_key(now: datetime) -> str:
+    """The Asia/Shanghai date of `now`: the key of a daily job."""
+    return now.astimezone(SHANGHAI).date().isoformat()
+
+
+def slot_key(now: datetime, every: timedelta) -> str:
+    """The start of the interval containing `now`: the key of a repeating job."""
+    seconds = int(every.total_seconds())
+    stamp = int(now.timestamp()) // seconds * seconds
+    return datetime.fromtimestamp(stamp, SHANGHAI).isoformat(timespec="seconds")
+
+
+def parse_local_time(text: str) -> time:
+    """'06:30' → time(6, 30)."""
+    hours, _, minutes = text.partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+# ---------------------------------------------------------------- the jobs
+
+def send_reminders(now: datetime | None = None) -> str:
+    """Queue a reminder email for each follow-up whose reminder time has come, then deliver the outbox."""
+    from crm.services import outbox
+
+    now = now or utcnow()
+    due = list(db.session.execute(
+        sa.select(FollowUp).where(FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]),
+                                  FollowUp.reminder_at <= now, FollowUp.reminded_at.is_(None))
+        .order_by(FollowUp.reminder_at).limit(500)).scalars())
+    for followup in due:
+        mail.queue(followup.assignee, "followup_reminder",
+                   dedupe_key=f"reminder:{followup.id}:{followup.due_at.isoformat()}",
+                   followup=followup, url=_url("followups.show", followup_id=followup.id))
+        followup.reminded_at = now
+    db.session.commit()
+    report = outbox.deliver_due(now=now)
+    return f"reminders queued {len(due)}; {report}"
+
+
+def _url(endpoint: str, **values) -> str:
+    return absolute_url(endpoint, **values)
+
+
+def send_digests(now: datetime | None = None) -> str:
+    """Morning digest to each manager (overdue, today, new flags) and a team summary to each lead."""
+    now = now or utcnow()
+    day = now.astimezone(SHANGHAI).date()
+    since = now - timedelta(days=1)
+    people = list(db.session.execute(sa.select(User).where(User.active.is_(True), User.email != "")).scalars())
+    sent = 0
+    for user in people:
+        if user.role in (Role.MANAGER, Role.LEAD):
+            view = followups.today_view(user, now=now)
+            flags = list(db.session.execute(
+                sa.select(ClientFlag).join(Client, Client.id == ClientFlag.client_id)
+                .where(Client.owner_id == user.id, ClientFlag.cleared_at.is_(None), ClientFlag.since >= since)
+            ).scalars())
+            if view.overdue or view.today or flags:
+                mail.queue(user, "digest_manager", dedupe_key=f"digest:{user.id}:{day}", view=view, flags=flags,
+                           day=day, url=_url("followups.today"))
+                sent += 1
+        if user.role == Role.LEAD and user.team_id is not None:
+            rows = followups.team_board(user, now=now)
+            if any(r.open or r.overdue or r.flagged for r in rows):
+                mail.queue(user, "digest_lead", dedupe_key=f"team-digest:{user.id}:{day}", rows=rows, day=day,
+                           url=_url("followups.board"))
+                sent += 1
+    db.session.commit()
+    return f"digests queued {sent}"
+
+
+def scan(now: datetime | None = None) -> str:
+    """The dormant/at-risk scan (see crm.services.scan)."""
+    from crm.services.scan import scan_clients
+
+    return str(scan_clients(now=now or utcnow()))
+
+
+def callback_sample(year: int, now: datetime | None = None, seed: int | None = None) -> str:
+    """Yearly call-back sample (DOMAIN.md §11): at least the set percentage of active, non-dormant clients."""
+    now = now or utcnow()
+    percent = settings.get_int("callback_sample_percent")
+    dormant = sa.select(ClientFlag.client_id).where(ClientFlag.kind == "dormant", ClientFlag.cleared_at.is_(None))
+    ids = list(db.session.execute(
+        sa.select(Client.id).where(Client.stage == Stage.ACTIVE.value, Client.id.not_in(dormant))
+        .order_by(Client.id)).scalars())
+    if not ids:
+        return "no active clients"
+    size = -(-len(ids) * percent // 100)  # rounded up: "at least" the percentage
+    chosen = random.Random(seed if seed is not None else year).sample(ids, size)
+    due = followups.local_morning(max(now.astimezone(SHANGHAI).date(), date(year, 1, 1)) + timedelta(days=7))
+    for client in db.session.execute(sa.select(Client).where(Client.id.in_(chosen))).scalars():
+        followups.create(client, client.owner_id, due, "callback", "callback", title=_callback_title(client),
+                         source_key=f"callback-sample:{year}:{client.id}")
+    db.session.commit()
+    return f"call-back sample {year}: {size} of {len(ids)} active clients"
+
+
+def _callback_title(client: Client) -> str:
+    with force_locale(client.owner.locale or "zh_CN"):
+        return gettext("Yearly call-back (回访)")
