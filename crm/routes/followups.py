@@ -13,6 +13,7 @@ from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import render, see_other
 from crm.services import followups, submissions
 from crm.services.access import assignable_owners, get_client_or_404
+from crm.services.scan import flags_for_owner_ids
 
 bp = Blueprint("followups", __name__)
 
@@ -103,7 +104,9 @@ def board():
         return see_other(request.full_path.rstrip("?"))
     assignee_arg = request.args.get("assignee", "")
     overdue_only = request.args.get("overdue") == "1"
-    return render("followups/board.html", rows=followups.team_board(current_user), form=form,
+    rows = followups.team_board(current_user)
+    return render("followups/board.html", rows=rows, form=form,
+                  flags=flags_for_owner_ids([r.user.id for r in rows], limit=100),
                   items=followups.team_followups(current_user, int(assignee_arg) if assignee_arg.isdigit() else None,
                                                  overdue_only),
                   assignee=assignee_arg, overdue_only=overdue_only, now=utcnow(),
