@@ -5,6 +5,7 @@ import random
 from datetime import timedelta
 
 import click
+import sqlalchemy as sa
 
 from crm.extensions import db
 from crm.models import (
@@ -123,4 +124,43 @@ def seed(n_clients: int = 200, rng_seed: int = 20261125) -> str:
                 if stage in (Stage.ACCOUNT_OPENED, Stage.ACTIVE):
                     client.account_opened_at = at
     db.session.flush()
-    return f"4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits"
+    products = _seed_products()
+    snapshots = _seed_assets(rng, now)
+    return f"{len(products)} products, {snapshots} asset snapshots, 4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits"
+
+
+def _seed_products() -> list:
+    """A small shelf of products across the risk ratings."""
+    from crm.models import Product
+
+    shelf = [
+        Product(code="MMF001", name="天天利货币基金", kind="fund", issuer="某基金公司", risk=1),
+        Product(code="BOND02", name="稳健纯债A", kind="fund", issuer="某基金公司", risk=2),
+        Product(code="MIX030", name="均衡配置混合", kind="fund", issuer="某基金公司", risk=3),
+        Product(code="EQ0500", name="中证500指数增强", kind="fund", issuer="某基金公司", risk=4),
+        Product(code="PRI888", name="量化对冲1号私募", kind="private", issuer="某私募", risk=5),
+    ]
+    db.session.add_all(shelf)
+    db.session.flush()
+    return shelf
+
+
+def _seed_assets(rng: random.Random, now) -> int:
+    """Two monthly snapshots for clients with an account, then tiers from the latest."""
+    from crm.models import AssetSnapshot
+    from crm.services.assets import recompute_tiers
+
+    opened = list(db.session.execute(sa.select(Client.id).where(
+        Client.stage.in_([Stage.ACCOUNT_OPENED.value, Stage.ACTIVE.value, Stage.DORMANT.value]))).scalars())
+    today = now.date()
+    rows = []
+    for client_id in opened:
+        base = rng.choice((80_000, 300_000, 800_000, 2_500_000, 12_000_000)) * 100
+        rows.append({"client_id": client_id, "as_of": today - timedelta(days=35), "total_assets_fen": base,
+                     "source": "demo"})
+        rows.append({"client_id": client_id, "as_of": today - timedelta(days=5),
+                     "total_assets_fen": int(base * rng.choice((1.0, 1.05, 0.95, 0.6))), "source": "demo"})
+    if rows:
+        db.session.execute(sa.insert(AssetSnapshot), rows)
+        recompute_tiers(opened, source="demo")
+    return len(rows)
