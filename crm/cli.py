@@ -16,6 +16,9 @@ def register(app: Flask) -> None:
     register_suitability_commands(app)
     register_job_commands(app)
     register_asset_commands(app)
+    from crm import cli_outbox
+
+    cli_outbox.register(app)
 
     @app.cli.command("create-user")
     @click.option("--username", prompt=True)
