@@ -171,3 +171,14 @@ def test_a_visit_records_intent_and_satisfaction_on_the_client(world, zhang):
 
 def test_lead_and_admin_start_on_their_boards(login, world):
     assert login("lead").get("/").headers["Location"].endswith("/team")
+
+
+def test_reassigning_a_client_moves_its_open_follow_ups_and_tells_the_new_owner(login, world, zhang):
+    followups.create(zhang, world.manager1, utcnow(), "call")
+    db.session.commit()
+    login("lead").post(f"/clients/{zhang.id}/reassign", data={"owner_id": world.manager2.id, "reason": "离职交接"})
+    db.session.expire_all()
+    assert db.session.query(FollowUp).one().assignee_id == world.manager2.id
+    assert db.session.query(Notification).filter_by(user_id=world.manager2.id).count() == 1
+    email = db.session.query(OutboxEmail).filter_by(to_address="m2@example.com").one()
+    assert "离职交接" in email.text_body

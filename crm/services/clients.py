@@ -6,12 +6,26 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import force_locale, gettext
 from sqlalchemy import orm as so
 
 from crm.domain.pinyin import name_initials, name_pinyin
 from crm.extensions import db
-from crm.models import Client, Stage, StageChange, TierChange, User, VisitLog, VisitOutcome, utcnow
+from crm.models import (
+    Client,
+    FollowUp,
+    FollowUpStatus,
+    Stage,
+    StageChange,
+    TierChange,
+    User,
+    VisitLog,
+    VisitOutcome,
+    utcnow,
+)
+from crm.services import audit, followups
 from crm.services.access import client_visibility
+from crm.services.links import path_for
 
 # Fields a manager may edit on the client file; the conflict check compares exactly these.
 EDITABLE_FIELDS = (
@@ -166,8 +180,6 @@ def change_stage(client: Client, actor: User, to_stage: Stage, note: str = "",
     client.stage = to_stage.value
     if to_stage == Stage.ACCOUNT_OPENED and client.account_opened_at is None:
         client.account_opened_at = at
-        from crm.services import followups
-
         followups.callback_for_new_account(client, actor, at)
     client.last_activity_at = max(client.last_activity_at, at)
     client.updated_by_id = actor.id
@@ -182,8 +194,6 @@ def log_visit(client: Client, actor: User, data: dict[str, Any], completes=None)
 
     A next-contact date becomes a follow-up; `completes` is the follow-up this contact carried out.
     """
-    from crm.services import followups
-
     visit = VisitLog(client_id=client.id, author_id=actor.id, **data)
     db.session.add(visit)
     if client.last_contact_at is None or visit.occurred_at >= client.last_contact_at:
@@ -305,14 +315,23 @@ def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id:
 
 
 def reassign(client: Client, actor: User, new_owner: User, reason: str) -> None:
-    """Hand a client to another owner; the move and its reason go to the audit trail."""
-    from crm.services import audit
-
+    """Hand a client (and the previous owner's open follow-ups on it) to another owner; audited, notified."""
     if new_owner.id == client.owner_id:
         return
-    detail = f"{client.owner.display_name} → {new_owner.display_name}: {reason}"
+    previous = client.owner
+    detail = f"{previous.display_name} → {new_owner.display_name}: {reason}"
+    db.session.execute(sa.update(FollowUp).where(
+        FollowUp.client_id == client.id, FollowUp.assignee_id == previous.id,
+        FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value])
+    ).values(assignee_id=new_owner.id).execution_options(synchronize_session="fetch"))
     client.owner_id = new_owner.id
+    client.owner = new_owner
     client.updated_by_id = actor.id
     client.updated_at = utcnow()
     audit.record(actor, "client.reassign", "client", client.id, detail=detail)
+    with force_locale(new_owner.locale or "zh_CN"):
+        text = gettext("%(client)s is now your client", client=client.name)
+    followups.notify(new_owner, text, path_for("clients.show", client_id=client.id),
+                     email_template="client_reassigned", dedupe_key=f"reassign:{client.id}:{client.version}",
+                     client=client, actor=actor, reason=reason)
     db.session.flush()

@@ -135,15 +135,15 @@ class ScanReport:
     seconds: float = 0.0
 
 
-# The current flags, one row per (client, kind) with at least one reason. Its own metadata: not
-# part of the app's schema.
-_current = sa.Table(
-    "scan_current_flags", sa.MetaData(),
+# What this scan changes, one row per flag to raise, update or clear (in steady state: few rows).
+# Its own metadata: not part of the app's schema.
+_changes = sa.Table(
+    "scan_flag_changes", sa.MetaData(),
+    sa.Column("action", sa.String(10), nullable=False),  # raise / update / clear
+    sa.Column("flag_id", sa.Integer),  # the open flag to update or clear; NULL to raise
     sa.Column("client_id", sa.Integer, nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("reasons", sa.String(200), nullable=False),
-    sa.Column("owner_id", sa.Integer, nullable=False),
-    sa.PrimaryKeyConstraint("client_id", "kind"),
     prefixes=["TEMPORARY"],
 )
 
@@ -257,11 +257,34 @@ def _tier_days() -> dict[int, int]:
     return dict(db.session.execute(sa.select(Tier.id, Tier.max_days_between_contacts)).all())
 
 
+def _changes_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.Select:
+    """(action, flag_id, client_id, kind, reasons): the current flags compared with the open ones.
+
+    raise: a current (client, kind) without an open flag; update: an open flag whose reasons
+    differ; clear: an open flag whose (client, kind) is no longer current. No FULL JOIN (SQLite
+    has it only since 3.39): a LEFT JOIN and an anti-join over the same two CTEs.
+    """
+    flags = ClientFlag.__table__
+    current = current_flags_select(ctx, tier_days).cte("current_flags")
+    opened = (sa.select(flags.c.id, flags.c.client_id, flags.c.kind, flags.c.reasons)
+              .where(flags.c.cleared_at.is_(None)).cte("open_flags"))
+    cur, op = current.c, opened.c
+    same = sa.and_(op.client_id == cur.client_id, op.kind == cur.kind)
+    new_or_changed = (
+        sa.select(sa.case((op.id.is_(None), _text("raise")), else_=_text("update")), op.id,
+                  cur.client_id, cur.kind, cur.reasons)
+        .select_from(current.outerjoin(opened, same))
+        .where(sa.or_(op.id.is_(None), op.reasons != cur.reasons)))
+    gone = (sa.select(_text("clear"), op.id, op.client_id, op.kind, op.reasons)
+            .where(~sa.exists().where(same)))
+    return sa.union_all(new_or_changed, gone)
+
+
 def scan_clients(now: datetime | None = None) -> ScanReport:
     """Flag dormant and at-risk clients, update and clear open flags, add one follow-up per new flag.
 
-    Set-based: a constant number of statements whatever the number of clients. Flushes; the
-    caller commits. Re-running it creates nothing while the flags stay open.
+    Set-based: a constant number of statements whatever the number of clients (see the module
+    docstring). Flushes; the caller commits. Re-running it creates nothing while the flags stay open.
     """
     started = timer.perf_counter()
     now = (now or utcnow()).astimezone(timezone.utc)
@@ -275,55 +298,58 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     report = ScanReport()
     flags = ClientFlag.__table__
     clients = Client.__table__
-    cur = _current
+    changes = _changes
+    stamp = sa.literal(now, UTCDateTime())
 
-    session.execute(sa.text("DROP TABLE IF EXISTS " + ("pg_temp." if is_pg else "temp.") + cur.name))
-    _current.create(session.connection())
-    session.execute(sa.insert(cur).from_select(
-        ["client_id", "kind", "reasons", "owner_id"], current_flags_select(ctx, _tier_days())))
+    # 1. Compare the current flags with the open ones; keep only the differences.
+    session.execute(sa.text("DROP TABLE IF EXISTS " + ("pg_temp." if is_pg else "temp.") + changes.name))
+    changes.create(session.connection())
+    session.execute(sa.insert(changes).from_select(
+        ["action", "flag_id", "client_id", "kind", "reasons"], _changes_select(ctx, _tier_days())))
     if is_pg:
         # Temporary tables are never analyzed automatically; the joins below need its size.
-        session.execute(sa.text(f"ANALYZE {cur.name}"))
+        session.execute(sa.text(f"ANALYZE {changes.name}"))
+    counts = {(action, kind): n for action, kind, n in session.execute(
+        sa.select(changes.c.action, changes.c.kind, sa.func.count()).group_by(changes.c.action, changes.c.kind))}
+    report.raised_dormant = counts.get(("raise", DORMANT), 0)
+    report.raised_at_risk = counts.get(("raise", AT_RISK), 0)
+    report.updated = sum(n for (action, _), n in counts.items() if action == "update")
+    report.cleared = sum(n for (action, _), n in counts.items() if action == "clear")
     report.scanned = session.execute(
         sa.select(sa.func.count()).select_from(clients).where(clients.c.stage.in_(SCANNED_STAGES))).scalar_one()
 
-    open_flag = flags.c.cleared_at.is_(None)
-    matching = sa.and_(cur.c.client_id == flags.c.client_id, cur.c.kind == flags.c.kind)
-    # (3) Clear: open flags whose client no longer has any reason of that kind.
-    report.cleared = session.execute(
-        sa.update(flags).where(open_flag, ~sa.exists().where(matching))
-        .values(cleared_at=sa.literal(now, UTCDateTime()))).rowcount
-    # (2) Update: open flags whose reasons changed.
-    report.updated = session.execute(
-        sa.update(flags).where(open_flag, matching, flags.c.reasons != cur.c.reasons)
-        .values(reasons=cur.c.reasons)).rowcount
-    # (1) Raise: (client, kind) pairs without an open flag. Flags raised now have ids above `last_id`.
-    last_id = session.execute(sa.select(sa.func.coalesce(sa.func.max(flags.c.id), 0))).scalar_one()
-    already = sa.exists().where(flags.c.client_id == cur.c.client_id, flags.c.kind == cur.c.kind, open_flag)
-    session.execute(sa.insert(flags).from_select(
-        ["client_id", "kind", "reasons", "since"],
-        sa.select(cur.c.client_id, cur.c.kind, cur.c.reasons, sa.literal(now, UTCDateTime()))
-        .where(~already)))
-    raised = dict(session.execute(
-        sa.select(flags.c.kind, sa.func.count()).where(flags.c.id > last_id).group_by(flags.c.kind)).all())
-    report.raised_dormant, report.raised_at_risk = raised.get(DORMANT, 0), raised.get(AT_RISK, 0)
-    # (4) One follow-up per raised flag, for the client's owner, due 09:00 Shanghai today (or now if later).
-    due = max(local_morning(ctx.today), now)
-    report.followups_created = session.execute(_followups_insert(is_pg).from_select(
-        ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
-         "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
-        sa.select(
-            flags.c.client_id, clients.c.owner_id, sa.literal(due, UTCDateTime()), _text("flag"),
-            sa.case((flags.c.kind == _text(AT_RISK), PRIORITY[AT_RISK]), else_=PRIORITY[DORMANT]),
-            _text("open"), _text("flag"), _text("flag:") + sa.cast(flags.c.id, sa.String),
-            flags.c.kind + _text(": ") + flags.c.reasons, _text(""), _text(""),
-            sa.literal(due - timedelta(minutes=30), UTCDateTime()), sa.literal(now, UTCDateTime()),
-            sa.literal(1, sa.Integer),
-        ).join_from(flags, clients, clients.c.id == flags.c.client_id)
-        .where(flags.c.id > last_id, open_flag),
-    ).on_conflict_do_nothing(index_elements=["source", "source_key"]),
-        execution_options={"preserve_rowcount": True}).rowcount
-    session.execute(sa.text(f"DROP TABLE {cur.name}"))
+    # 2. Clear: the flag keeps its row, since and reasons; cleared_at says when its reasons went away.
+    if report.cleared:
+        session.execute(sa.update(flags).values(cleared_at=stamp).where(
+            flags.c.id == changes.c.flag_id, changes.c.action == _text("clear")))
+    # 3. Update the reasons of open flags in place.
+    if report.updated:
+        session.execute(sa.update(flags).values(reasons=changes.c.reasons).where(
+            flags.c.id == changes.c.flag_id, changes.c.action == _text("update")))
+    # 4. Raise: read from the changes only, never from client_flags while inserting into it.
+    if report.raised_dormant or report.raised_at_risk:
+        last_id = session.execute(sa.select(sa.func.coalesce(sa.func.max(flags.c.id), 0))).scalar_one()
+        session.execute(sa.insert(flags).from_select(
+            ["client_id", "kind", "reasons", "since"],
+            sa.select(changes.c.client_id, changes.c.kind, changes.c.reasons, stamp)
+            .where(changes.c.action == _text("raise"))))
+        # 5. One follow-up per raised flag (ids above last_id), for the client's owner, due 09:00
+        # Shanghai today or now if later. The unique (source, source_key) makes a repeat impossible.
+        due = max(local_morning(ctx.today), now)
+        report.followups_created = session.execute(_insert(FollowUp.__table__, is_pg).from_select(
+            ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
+             "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
+            sa.select(
+                flags.c.client_id, clients.c.owner_id, sa.literal(due, UTCDateTime()), _text("flag"),
+                sa.case((flags.c.kind == _text(AT_RISK), PRIORITY[AT_RISK]), else_=PRIORITY[DORMANT]),
+                _text("open"), _text("flag"), _text("flag:") + sa.cast(flags.c.id, sa.String),
+                flags.c.kind + _text(": ") + flags.c.reasons, _text(""), _text(""),
+                sa.literal(due - timedelta(minutes=30), UTCDateTime()), stamp, sa.literal(1, sa.Integer),
+            ).join_from(flags, clients, clients.c.id == flags.c.client_id)
+            .where(flags.c.id > last_id, flags.c.cleared_at.is_(None)),
+        ).on_conflict_do_nothing(index_elements=["source", "source_key"]),
+            execution_options={"preserve_rowcount": True}).rowcount
+    session.execute(sa.text(f"DROP TABLE {changes.name}"))
 
     report.seconds = timer.perf_counter() - started
     audit.record(None, "flags.scan", "client_flags", None, detail=(
@@ -338,8 +364,8 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     return report
 
 
-def _followups_insert(is_pg: bool):
-    table = FollowUp.__table__
+def _insert(table: sa.Table, is_pg: bool):
+    """INSERT with ON CONFLICT support on either dialect."""
     return postgresql.insert(table) if is_pg else sqlite.insert(table)
 
 
