@@ -241,7 +241,7 @@ SETTING_NAMES = {
     "at_risk_drop_percent": _l("At risk when assets fall by this percentage…"),
     "at_risk_drop_days": _l("…within this many days"),
     "at_risk_satisfaction_max": _l("At risk when the last satisfaction score is at most"),
-    "callback_sample_percent": _l("Yearly call-back sample (% of active clients)"),
+    "callback_sample_percent": _l("Yearly call-back sample, percentage of active clients"),
 }
 
 QUESTIONNAIRE_ERRORS = {

@@ -27,12 +27,22 @@ at_risk
 
 A flag's `reasons` lists its codes comma-separated, in the order of REASONS.
 
-How it runs: one INSERT ... SELECT computes every current (client, kind, reasons) into a temporary
-table, then set-based statements clear, update, raise and create follow-ups. The number of
-statements does not depend on the number of clients (about 20 in all, settings reads included).
-Clearing is logged by one audit event per run (action "flags.scan") with the counts; the cleared
-flag keeps its row, `since` and `reasons`, with `cleared_at` set, so the table is the history.
-Stage is never changed: it stays a human decision. Services flush; the caller commits.
+How it runs (set-based; no statement per client):
+  1. INSERT INTO a temporary table ... SELECT: one statement computes every client's current
+     (kind, reasons) with window functions over the snapshots, compares them with the open flags
+     and keeps the differences only: raise (no open flag of that kind), update (reasons changed),
+     clear (the open flag's kind has no reason any more).
+  2. Counts of those differences per action and kind, and the number of clients scanned.
+  3. UPDATE ... FROM the differences: clear (cleared_at = now; the row keeps since and reasons),
+     then update the reasons of the flags still open.
+  4. INSERT INTO client_flags ... SELECT the raises, then INSERT INTO follow_ups ... SELECT one
+     follow-up per flag raised (ids above the largest before) ... ON CONFLICT DO NOTHING.
+Statements: 15 to 20 on PostgreSQL, 13 to 18 on SQLite (the settings are read one by one;
+steps with nothing to do are skipped), never more with more clients. Clearing is logged by one
+audit event per run (action "flags.scan") with every count: the cleared flags themselves stay
+in client_flags with cleared_at set, so the table is the history. Stage is never changed: it
+stays a human decision. Services flush; the caller commits. Needs SQLite 3.35 or later
+(window functions, UPDATE ... FROM, CTEs used twice are materialized).
 """
 from __future__ import annotations
 
