@@ -26,13 +26,14 @@ CLIENT_LIST_URL = re.compile(r"/clients(\?.*)?$")
 # ---- helpers ---------------------------------------------------------------------------------
 
 def sign_in(page: Page, username: str) -> None:
-    """Sign in on /login and land on the client list."""
+    """Sign in on /login (a manager starts on Today), then open the client list from the top bar."""
     page.goto("/login")
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(PASSWORD)
     page.locator("form[action^='/login'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/(today|team|clients)$"))
+    page.locator("header nav a[href='/clients']").click()
     expect(page).to_have_url(CLIENT_LIST_URL)
-    expect(page.locator("header nav a[href='/clients']")).to_be_visible()
 
 
 def capture_prospect(page: Page, name: str, mobile: str) -> int:
