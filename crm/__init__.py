@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
         assets,
         auth,
         clients,
+        complaints,
         followups,
         main,
         outbox,
@@ -99,7 +100,8 @@ def register_blueprints(app: Flask) -> None:
         visits,
     )
 
-    for module in (main, auth, clients, visits, followups, profiles, suitability, admin, assets, outbox):
+    for module in (main, auth, clients, visits, followups, profiles, suitability, admin, assets, outbox,
+                   complaints):
         app.register_blueprint(module.bp)
 
 

@@ -16,6 +16,7 @@ def register(app: Flask) -> None:
     register_suitability_commands(app)
     register_job_commands(app)
     register_asset_commands(app)
+    register_complaint_commands(app)
     from crm import cli_outbox
 
     cli_outbox.register(app)
@@ -173,3 +174,24 @@ def register_job_commands(app: Flask) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         runner.run(app, for_seconds=for_seconds)
+
+
+def register_complaint_commands(app: Flask) -> None:
+    """Command to escalate overdue complaints (once per reminder slot)."""
+    from crm.services import jobs
+
+    @app.cli.command("escalate-complaints")
+    @click.option("--force", is_flag=True, help="Run even if this interval already ran.")
+    def escalate_complaints(force: bool) -> None:
+        """Escalate overdue complaints to the team lead, then to compliance."""
+        from datetime import timedelta
+
+        from crm.models import utcnow
+        from crm.services import complaints
+
+        now = utcnow()
+        every = timedelta(minutes=app.config["CRM_REMINDER_EVERY_MINUTES"])
+        result = jobs.run_once("escalate-complaints", jobs.slot_key(now, every),
+                               lambda: complaints.escalate_overdue(now), force=force)
+        click.echo(result.outcome if result.ran
+                   else f"{result.job} {result.run_key}: already run by another process")

@@ -293,3 +293,64 @@ FLAG_REASONS = {
     "leaving_intent": _l("Mentioned transferring out or closing"),
     "complaint_overdue": _l("Overdue complaint"),
 }
+
+COMPLAINT_STATUSES = {
+    "registered": _l("Registered (受理登记)"),
+    "verifying": _l("Verifying (核实)"),
+    "responsibility_decided": _l("Responsibility decided (责任认定)"),
+    "remedy_proposed": _l("Remedy proposed (方案)"),
+    "client_answered": _l("Client answered (反馈)"),
+    "closed": _l("Closed and archived (结案归档)"),
+}
+
+COMPLAINT_CHANNELS = {
+    "outlet": _l("In person at the outlet"),
+    "phone": _l("Phone"),
+    "letter": _l("Letter"),
+    "email": _l("Email"),
+    "online": _l("Online"),
+    "regulator": _l("12386 hotline or a regulator"),
+}
+
+COMPLAINT_CATEGORIES = {
+    "service_attitude": _l("Service attitude"),
+    "trading_system": _l("Trading system"),
+    "fees": _l("Fees and commission"),
+    "product_sale": _l("Product sale and suitability"),
+    "disclosure": _l("Information disclosure"),
+    "transfer_obstruction": _l("Obstructed transfer-out or closing"),
+    "other": _l("Other"),
+}
+
+COMPLAINT_SEVERITIES = {"normal": _l("Normal"), "serious": _l("Serious"), "major": _l("Major")}
+
+COMPLAINT_EVENT_KINDS = {
+    "created": _l("Registered"),
+    "status": _l("Status changed"),
+    "note": _l("Note"),
+    "handover": _l("Handed over"),
+    "escalation": _l("Escalated"),
+    "extension": _l("Deadline extended"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened"),
+}
+
+COMPLAINT_TABS = {"mine": _l("Mine"), "team": _l("Team"), "overdue": _l("Overdue"),
+                  "regulator": _l("From a regulator")}
+
+COMPLAINT_ERRORS = {
+    "required": _l("This field is required."),
+    "not_allowed": _l("This status change is not allowed."),
+    "not_later": _l("Choose a day after the current deadline."),
+    "closed": _l("The complaint is closed."),
+    "same_owner": _l("The complaint is already with this person."),
+}
+
+SETTING_NAMES.update({
+    "complaint_ack_days_normal": _l("Acknowledge a normal complaint within (working days)"),
+    "complaint_ack_days_serious": _l("Acknowledge a serious complaint within (working days)"),
+    "complaint_ack_days_major": _l("Acknowledge a major complaint within (working days)"),
+    "complaint_resolve_days_normal": _l("Resolve a normal complaint within (working days)"),
+    "complaint_resolve_days_serious": _l("Resolve a serious complaint within (working days)"),
+    "complaint_resolve_days_major": _l("Resolve a major complaint within (working days)"),
+})

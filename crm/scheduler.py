@@ -43,8 +43,14 @@ def _yearly_callbacks(app: Flask) -> None:
         log.info("callback-sample %s: %s", year, result.outcome if result.ran else "already done")
 
 
+def _escalate_complaints(now: datetime) -> str:
+    from crm.services import complaints
+
+    return complaints.escalate_overdue(now)
+
+
 def build(app: Flask) -> BlockingScheduler:
-    """The scheduler with its four jobs at the configured Asia/Shanghai times."""
+    """The scheduler with its jobs at the configured Asia/Shanghai times (escalation every reminder slot)."""
     scheduler = BlockingScheduler(timezone=SHANGHAI)
     scan_at = jobs.parse_local_time(app.config["CRM_SCAN_AT"])
     digest_at = jobs.parse_local_time(app.config["CRM_DIGEST_AT"])
@@ -59,6 +65,9 @@ def build(app: Flask) -> BlockingScheduler:
     # Aligned to the epoch so that every process fires at the same instants and computes the same slot.
     scheduler.add_job(_every, IntervalTrigger(seconds=seconds, start_date=datetime(2020, 1, 1, tzinfo=SHANGHAI)),
                       args=[app, "send-reminders", every, jobs.send_reminders], id="send-reminders",
+                      misfire_grace_time=seconds, coalesce=True, max_instances=1)
+    scheduler.add_job(_every, IntervalTrigger(seconds=seconds, start_date=datetime(2020, 1, 1, tzinfo=SHANGHAI)),
+                      args=[app, "escalate-complaints", every, _escalate_complaints], id="escalate-complaints",
                       misfire_grace_time=seconds, coalesce=True, max_instances=1)
     scheduler.add_job(_yearly_callbacks, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, timezone=SHANGHAI),
                       args=[app], id="callback-sample", misfire_grace_time=3600, coalesce=True)

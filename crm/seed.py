@@ -126,7 +126,8 @@ def seed(n_clients: int = 200, rng_seed: int = 20261125) -> str:
     db.session.flush()
     products = _seed_products()
     snapshots = _seed_assets(rng, now)
-    return f"{len(products)} products, {snapshots} asset snapshots, 4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits"
+    assessed = _seed_assessments(rng, now, managers)
+    return f"{len(products)} products, {snapshots} asset snapshots, {assessed} risk assessments, 4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits"
 
 
 def _seed_products() -> list:
@@ -159,8 +160,32 @@ def _seed_assets(rng: random.Random, now) -> int:
         rows.append({"client_id": client_id, "as_of": today - timedelta(days=35), "total_assets_fen": base,
                      "source": "demo"})
         rows.append({"client_id": client_id, "as_of": today - timedelta(days=5),
-                     "total_assets_fen": int(base * rng.choice((1.0, 1.05, 0.95, 0.6))), "source": "demo"})
+                     "total_assets_fen": int(base * rng.choice((1.0, 1.05, 0.95, 1.1, 0.9, 0.6))),
+                     "source": "demo"})
     if rows:
         db.session.execute(sa.insert(AssetSnapshot), rows)
         recompute_tiers(opened, source="demo")
     return len(rows)
+
+
+def _seed_assessments(rng: random.Random, now, managers) -> int:
+    """The shipped questionnaire, answered for most clients with an account; some have expired."""
+    from crm.domain.questionnaire_text import parse_questionnaire
+    from crm.services import suitability
+
+    questionnaire = suitability.create_questionnaire(
+        parse_questionnaire(suitability.default_questionnaire_text()), None)
+    opened = list(db.session.execute(sa.select(Client).where(
+        Client.stage.in_([Stage.ACCOUNT_OPENED.value, Stage.ACTIVE.value, Stage.DORMANT.value]))).scalars())
+    count = 0
+    for client in opened:
+        if rng.random() < 0.2:
+            continue
+        # Mostly middle answers, never the lowest-category ones, so levels spread over C2..C5.
+        answers = {q.id: rng.choice([o for o in q.options if not o.lowest_category][1:] or q.options).id
+                   for q in questionnaire.questions}
+        when = now - timedelta(days=rng.randint(10, 760))
+        assessor = next(m for m in managers if m.id == client.owner_id)
+        suitability.submit_assessment(client, questionnaire, assessor, answers, now=when)
+        count += 1
+    return count

@@ -182,3 +182,11 @@ def test_reassigning_a_client_moves_its_open_follow_ups_and_tells_the_new_owner(
     assert db.session.query(Notification).filter_by(user_id=world.manager2.id).count() == 1
     email = db.session.query(OutboxEmail).filter_by(to_address="m2@example.com").one()
     assert "离职交接" in email.text_body
+
+
+def test_a_flag_follow_up_shows_its_reasons_in_words(login, world, zhang):
+    followups.create(zhang, world.manager1, utcnow(), "flag", "flag", title="at_risk: assets_drop,leaving_intent",
+                     source_key="flag:test")
+    db.session.commit()
+    page = login("manager1").get("/today").get_data(as_text=True)
+    assert "assets_drop" not in page and "资产大幅下降" in page

@@ -2,6 +2,16 @@
 from crm.models.audit import AuditEvent, FormSubmission
 from crm.models.base import Base, utcnow
 from crm.models.client import Client, SourceChannel, Stage, StageChange
+from crm.models.complaint import (
+                                 Complaint,
+                                 ComplaintCategory,
+                                 ComplaintChannel,
+                                 ComplaintEvent,
+                                 ComplaintEventKind,
+                                 ComplaintSeverity,
+                                 ComplaintStatus,
+                                 WorkdayOverride,
+)
 from crm.models.followup import (
                                  ClientFlag,
                                  FollowUp,
@@ -33,6 +43,8 @@ __all__ = [
     "AssessmentDraft", "AssetSnapshot", "InvestorType", "InvestorTypeChange", "NeedsProfile", "Product",
     "Question", "QuestionOption", "Questionnaire", "Recommendation", "Setting", "SuitabilityAssessment", "Tier",
     "TierChange",
+    "Complaint", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintEventKind",
+    "ComplaintSeverity", "ComplaintStatus", "WorkdayOverride",
     "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "Role", "SourceChannel",
     "Stage", "StageChange", "Team", "User", "VisitChannel", "VisitLog", "VisitOutcome", "utcnow",
 ]

@@ -76,6 +76,16 @@ def profile_value(value, field: str) -> str:
     return "、".join(label(code, mapping) for code in str(value).split(",") if code)
 
 
+def followup_title(followup) -> str:
+    """A follow-up's title; a scan flag's stored codes ("at_risk: assets_drop,...") in words."""
+    title = followup.title or ""
+    if followup.source == "flag" and ":" in title:
+        kind, _, codes = title.partition(":")
+        reasons = "、".join(label(code.strip(), "FLAG_REASONS") for code in codes.split(",") if code.strip())
+        return f"{label(kind.strip(), 'FLAG_KINDS')}：{reasons}"
+    return title
+
+
 def yuan(fen: int | None) -> str:
     """Integer fen as yuan with two decimals."""
     return "" if fen is None else fen_to_yuan(fen)
@@ -85,7 +95,7 @@ def register(app: Flask) -> None:
     """Install filters and globals."""
     app.jinja_env.filters.update(
         local_datetime=local_datetime, local_date=local_date, mask_mobile=mask_mobile,
-        mask_id=mask_id_number, label=label, profile_value=profile_value, yuan=yuan,
+        mask_id=mask_id_number, label=label, profile_value=profile_value, yuan=yuan, followup_title=followup_title,
     )
     app.jinja_env.globals.update(labels=labels, is_htmx=is_htmx, get_locale=get_locale,
                                  current_user=current_user,

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.forms.clients import VisitForm
-from crm.routes.helpers import render, see_other
+from crm.routes.helpers import followup_title, render, see_other
 from crm.services import clients, followups, submissions
 from crm.services.access import get_client_or_404, get_visit_or_404
 
@@ -35,7 +35,7 @@ def new(client_id: int):
         if followup is not None:
             # Completing a follow-up: the visit form starts from what the follow-up asked for.
             form.channel.data = "visit" if followup.kind == "visit" else "phone"
-            form.summary.data = followup.title
+            form.summary.data = followup_title(followup)
     elif form.validate_on_submit():
         if not form.token.data:
             form.token.data = submissions.new_token()

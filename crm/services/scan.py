@@ -21,7 +21,8 @@ at_risk
                      L.total * 100 <= peak * (100 - P) with peak > L.total, where peak is the highest
                      total among the client's snapshots with as_of in [L.as_of - D, L.as_of] and
                      P = at_risk_drop_percent (integer arithmetic: a 30 % drop flags at P = 30, 29 % not).
-  complaint_overdue  Reserved for the complaints issue: no source yet (see EXTRA_SOURCES).
+  complaint_overdue  An open complaint of the client is past a deadline at `now` (the rule is
+                     crm.services.complaints.overdue_condition), plugged in through EXTRA_SOURCES.
   low_satisfaction   last_satisfaction <= at_risk_satisfaction_max.
   leaving_intent     last_intent is transfer_out or close_account.
 
@@ -126,10 +127,18 @@ class ReasonSource:
     clients: Callable[[ScanContext], sa.Select]
 
 
-# Extension point: reasons computed from other tables. The complaints issue appends
-#   ReasonSource("complaint_overdue", lambda ctx: sa.select(Complaint.client_id).where(<open and overdue at ctx.now>))
-# and the scan ORs it into the client's at_risk reasons, in REASONS order, with no other change.
-EXTRA_SOURCES: list[ReasonSource] = []
+# Extension point: reasons computed from other tables. A source selects the ids of the clients
+# for which its code holds; the scan ORs it into that code's condition (an `IN (subquery)`), and
+# writes the code in REASONS order, with no other change.
+def _overdue_complaint_clients(ctx: ScanContext) -> sa.Select:
+    """Clients with an open complaint past its deadline at ctx.now (crm.services.complaints' rule)."""
+    from crm.models import Complaint
+    from crm.services.complaints import overdue_condition
+
+    return sa.select(Complaint.client_id).where(Complaint.client_id.is_not(None), overdue_condition(ctx.now))
+
+
+EXTRA_SOURCES: list[ReasonSource] = [ReasonSource("complaint_overdue", _overdue_complaint_clients)]
 
 
 @dataclass
@@ -195,10 +204,12 @@ def _conditions(ctx: ScanContext, tier_days: dict[int, int]
     """Each reason code's condition on `clients` outer-joined with the returned snapshot summary."""
     c = Client.__table__
     s = AssetSnapshot.__table__
+    whole_history = {"partition_by": s.c.client_id, "order_by": s.c.as_of, "rows": (None, None)}
     history = sa.select(
         s.c.client_id, s.c.as_of, s.c.total_assets_fen.label("total"),
-        sa.func.lag(s.c.total_assets_fen).over(partition_by=s.c.client_id, order_by=s.c.as_of).label("previous"),
-        sa.func.max(s.c.as_of).over(partition_by=s.c.client_id).label("latest_on"),
+        # One window for both (LAG ignores the frame): a single sort and pass over the snapshots.
+        sa.func.lag(s.c.total_assets_fen).over(**whole_history).label("previous"),
+        sa.func.max(s.c.as_of).over(**whole_history).label("latest_on"),
     ).subquery("history")
     h = history.c
     asset_from = ctx.today - timedelta(days=ctx.dormant_asset_days)

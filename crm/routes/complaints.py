@@ -1,0 +1,259 @@
+"""Complaint tickets: the list and its tabs, registration, the ticket page and its actions; workday overrides."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm.domain import workdays
+from crm.extensions import db
+from crm.forms.complaints import (
+    CloseForm,
+    ComplaintForm,
+    ExtendForm,
+    HandoverForm,
+    NoteForm,
+    ReopenForm,
+    StatusForm,
+    WorkdayOverrideForm,
+)
+from crm.labels import COMPLAINT_ERRORS, COMPLAINT_STATUSES, choices
+from crm.models import Complaint, Role, WorkdayOverride, utcnow
+from crm.routes.helpers import local_datetime, render, see_other
+from crm.services import complaints, submissions
+from crm.services.access import assignable_owners, get_client_or_404
+
+bp = Blueprint("complaints", __name__)
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every complaint page needs a signed-in user."""
+
+
+def _is_supervisor() -> bool:
+    return current_user.role in (Role.LEAD, Role.ADMIN)
+
+
+@bp.get("/complaints")
+def index():
+    """Complaints by tab (mine, team, overdue, from a regulator), soonest deadline first; CSV for admins."""
+    tabs = [t for t in complaints.TABS if t != "team" or _is_supervisor()]
+    tab = request.args.get("tab", "mine")
+    if tab not in tabs:
+        tab = "mine"
+    now = utcnow()
+    rows = complaints.list_complaints(current_user, tab, now=now)
+    if request.args.get("format") == "csv":
+        if current_user.role != Role.ADMIN:
+            abort(403)
+        return _csv(rows, tab)
+    return render("complaints/index.html", rows=rows, tab=tab, tabs=tabs, now=now,
+                  overdue_ids={c.id for c in rows if complaints.is_overdue(c, now)})
+
+
+def _csv(rows, tab: str) -> Response:
+    """UTF-8 with a BOM, so Excel opens the Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["number", "status", "severity", "channel", "category", "complainant", "client_id",
+                     "owner", "first_handler", "created_at", "ack_due_at", "resolve_due_at", "acknowledged_at",
+                     "escalation_level", "closed_at", "accepted", "satisfaction"])
+    for c in rows:
+        writer.writerow([c.number, c.status, c.severity, c.channel, c.category, c.complainant_name,
+                         c.client_id or "", c.owner.display_name, c.first_handler.display_name,
+                         local_datetime(c.created_at, "yyyy-MM-dd HH:mm"),
+                         local_datetime(c.ack_due_at, "yyyy-MM-dd HH:mm"),
+                         local_datetime(c.resolve_due_at, "yyyy-MM-dd HH:mm"),
+                         local_datetime(c.acknowledged_at, "yyyy-MM-dd HH:mm"), c.escalation_level,
+                         local_datetime(c.closed_at, "yyyy-MM-dd HH:mm"),
+                         "" if c.accepted is None else int(c.accepted), c.satisfaction or ""])
+    filename = f"complaints-{tab}-{utcnow().astimezone(workdays.SHANGHAI):%Y%m%d}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def new():
+    """Register a complaint, optionally about a client on file (?client=<id>)."""
+    client_arg = request.args.get("client", "")
+    client = get_client_or_404(int(client_arg), current_user) if client_arg.isdigit() else None
+    if client_arg and client is None:
+        abort(404)
+    form = ComplaintForm()
+    if request.method == "GET":
+        form.token.data = submissions.new_token()
+        if client is not None:
+            form.complainant_name.data = client.name
+            form.complainant_contact.data = client.mobile
+    elif form.validate_on_submit():
+        complaint_id, created = submissions.submit_once(
+            form.token.data or submissions.new_token(), current_user, "complaint",
+            lambda: complaints.register(current_user, form.complaint_data(), client=client))
+        if created:
+            flash(_("Complaint registered."), "success")
+        return see_other(url_for("complaints.show", complaint_id=complaint_id))
+    return render("complaints/new.html", form=form, client=client, status=422 if form.errors else 200)
+
+
+def _forms(complaint, **given) -> dict:
+    """Every action form of the ticket page, the submitted one (with its errors) kept as given."""
+    forms = {
+        "status_form": given.get("status_form") or StatusForm(formdata=None),
+        "note_form": given.get("note_form") or NoteForm(formdata=None),
+        "handover_form": given.get("handover_form") or HandoverForm(formdata=None),
+        "extend_form": given.get("extend_form") or ExtendForm(formdata=None),
+        "close_form": given.get("close_form") or CloseForm(formdata=None),
+        "reopen_form": given.get("reopen_form") or ReopenForm(formdata=None),
+    }
+    forms["status_form"].to_status.choices = choices(
+        {s: COMPLAINT_STATUSES[s] for s in complaints.next_statuses(complaint)})
+    forms["handover_form"].owner_id.choices = choices(
+        {u.id: u.display_name for u in assignable_owners(current_user) if u.id != complaint.owner_id})
+    return forms
+
+
+def _show(complaint, status: int = 200, **given):
+    calendar = complaints.overrides()
+    return render("complaints/show.html", complaint=complaint, events=complaints.events(complaint),
+                  countdown=complaints.countdown(complaint, calendar=calendar),
+                  can_close=complaints.can_transition(complaint.status, "closed"),
+                  can_extend=_is_supervisor(), status=status, **_forms(complaint, **given))
+
+
+def _apply_errors(form, error: complaints.ComplaintError) -> None:
+    for name, code in error.errors.items():
+        field = getattr(form, name, None)
+        message = str(COMPLAINT_ERRORS.get(code, code))
+        if field is None:
+            flash(message, "error")
+        else:
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+
+
+@bp.get("/complaints/<int:complaint_id>")
+def show(complaint_id: int):
+    """The ticket: details, countdown in working days, actions and the history, newest first."""
+    return _show(complaints.get_complaint_or_404(complaint_id, current_user))
+
+
+def _act(complaint, form_name: str, form, action):
+    """Validate the form, run the action, commit and redirect; else re-render with the errors (422)."""
+    if form.validate_on_submit():
+        try:
+            action(form)
+            db.session.flush()
+        except complaints.ComplaintError as exc:
+            db.session.rollback()
+            db.session.refresh(complaint)
+            _apply_errors(form, exc)
+        except StaleDataError:
+            # Someone else changed the complaint meanwhile (optimistic locking on its version).
+            db.session.rollback()
+            flash(_("Someone else changed this complaint meanwhile: check it and try again."), "error")
+            return _show(db.session.get(Complaint, complaint.id), status=409)
+        else:
+            db.session.commit()
+            return see_other(url_for("complaints.show", complaint_id=complaint.id))
+    return _show(complaint, status=422, **{form_name: form})
+
+
+@bp.post("/complaints/<int:complaint_id>/status")
+def change_status(complaint_id: int):
+    """Move the complaint to its next status."""
+    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    form = StatusForm()
+    form.to_status.choices = choices({s: COMPLAINT_STATUSES[s] for s in complaints.next_statuses(complaint)})
+    return _act(complaint, "status_form", form,
+                lambda f: complaints.transition(complaint, current_user, f.to_status.data, f.note.data or ""))
+
+
+@bp.post("/complaints/<int:complaint_id>/note")
+def note(complaint_id: int):
+    """Add a note to the history."""
+    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    return _act(complaint, "note_form", NoteForm(),
+                lambda f: complaints.add_note(complaint, current_user, f.text.data))
+
+
+@bp.post("/complaints/<int:complaint_id>/handover")
+def handover(complaint_id: int):
+    """Hand the complaint to someone else in the team (who is notified)."""
+    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    people = [u for u in assignable_owners(current_user) if u.id != complaint.owner_id]
+    form = HandoverForm()
+    form.owner_id.choices = choices({u.id: u.display_name for u in people})
+    return _act(complaint, "handover_form", form, lambda f: complaints.handover(
+        complaint, current_user, next(u for u in people if str(u.id) == f.owner_id.data), f.reason.data))
+
+
+@bp.post("/complaints/<int:complaint_id>/extend")
+def extend(complaint_id: int):
+    """A lead or compliance moves the resolve deadline later, with a reason."""
+    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    if not _is_supervisor():
+        abort(403)
+    return _act(complaint, "extend_form", ExtendForm(), lambda f: complaints.extend(
+        complaint, current_user, workdays.end_of_day(f.new_due.data), f.reason.data))
+
+
+@bp.post("/complaints/<int:complaint_id>/close")
+def close(complaint_id: int):
+    """Close and archive with the resolution, the client's acceptance and satisfaction."""
+    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    return _act(complaint, "close_form", CloseForm(), lambda f: complaints.close(
+        complaint, current_user, f.resolution.data, f.accepted.data == "yes", f.satisfaction_score(),
+        note=f.note.data or ""))
+
+
+@bp.post("/complaints/<int:complaint_id>/reopen")
+def reopen(complaint_id: int):
+    """Reopen a closed complaint, with a reason."""
+    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    return _act(complaint, "reopen_form", ReopenForm(),
+                lambda f: complaints.reopen(complaint, current_user, f.reason.data))
+
+
+# ------------------------------------------------------------------ admin: holiday calendar overrides
+
+@bp.route("/admin/workdays", methods=["GET", "POST"])
+def workdays_admin():
+    """Compliance corrects the holiday calendar: dates that are (or are not) working days."""
+    if current_user.role != Role.ADMIN:
+        abort(403)
+    form = WorkdayOverrideForm()
+    if form.validate_on_submit():
+        complaints.add_override(current_user, form.day.data, form.is_working_day.data == "1", form.note.data or "")
+        db.session.commit()
+        flash(_("Calendar override saved."), "success")
+        return see_other(url_for("complaints.workdays_admin"))
+    rows = complaints.all_overrides()
+    return render("complaints/workdays.html", form=form, rows=rows, today=datetime.now(workdays.SHANGHAI).date(),
+                  known_years=workdays_known_years(), status=422 if form.errors else 200)
+
+
+def workdays_known_years() -> str:
+    """The years the installed holiday calendar covers, e.g. "2004–2026"."""
+    import chinese_calendar
+
+    years = sorted({d.year for d in chinese_calendar.holidays})
+    return f"{years[0]}–{years[-1]}" if years else ""
+
+
+@bp.post("/admin/workdays/<int:override_id>/remove")
+def workday_remove(override_id: int):
+    """Drop an override: the date follows the calendar again."""
+    if current_user.role != Role.ADMIN:
+        abort(403)
+    override = db.get_or_404(WorkdayOverride, override_id)
+    complaints.remove_override(current_user, override)
+    db.session.commit()
+    flash(_("Calendar override removed."), "info")
+    return see_other(url_for("complaints.workdays_admin"))
+

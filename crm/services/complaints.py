@@ -1,0 +1,520 @@
+"""Complaint tickets (DOMAIN.md §9): register, move through the lifecycle, hand over, extend, close, escalate.
+
+Every change writes one ComplaintEvent: the history is append-only and nothing here updates or deletes
+an event. Deadlines are counted in working days (crm.domain.workdays) with the admin's overrides.
+Services flush; the route or job commits.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+import sqlalchemy as sa
+from flask import abort
+from flask_babel import force_locale, gettext
+from sqlalchemy.exc import IntegrityError
+
+from crm.domain import workdays
+from crm.extensions import db
+from crm.models import (
+    Client,
+    Complaint,
+    ComplaintChannel,
+    ComplaintEvent,
+    ComplaintEventKind,
+    ComplaintSeverity,
+    ComplaintStatus,
+    FollowUp,
+    FollowUpKind,
+    FollowUpSource,
+    FollowUpStatus,
+    Role,
+    User,
+    WorkdayOverride,
+    utcnow,
+)
+from crm.services import audit, followups, settings
+from crm.services.links import path_for
+
+SHANGHAI = workdays.SHANGHAI
+S = ComplaintStatus
+
+# Default deadlines in working days per severity (DOMAIN.md §9); admins change them on the settings page.
+ACK_DAYS = {ComplaintSeverity.NORMAL: 1, ComplaintSeverity.SERIOUS: 1, ComplaintSeverity.MAJOR: 1}
+RESOLVE_DAYS = {ComplaintSeverity.NORMAL: 15, ComplaintSeverity.SERIOUS: 10, ComplaintSeverity.MAJOR: 5}
+
+settings.SPECS.update({
+    spec.key: spec for spec in (
+        *(settings.SettingSpec(f"complaint_ack_days_{sev.value}", days, 0, 10) for sev, days in ACK_DAYS.items()),
+        *(settings.SettingSpec(f"complaint_resolve_days_{sev.value}", days, 1, 60)
+          for sev, days in RESOLVE_DAYS.items()),
+    )
+})
+
+# The lifecycle. Closing goes through close() (it needs the resolution and the client's answer),
+# reopening through reopen(); transition() does every other step.
+ALLOWED: dict[str, frozenset[str]] = {
+    S.REGISTERED: frozenset({S.VERIFYING}),
+    S.VERIFYING: frozenset({S.RESPONSIBILITY_DECIDED}),
+    S.RESPONSIBILITY_DECIDED: frozenset({S.REMEDY_PROPOSED}),
+    S.REMEDY_PROPOSED: frozenset({S.CLIENT_ANSWERED}),
+    S.CLIENT_ANSWERED: frozenset({S.CLOSED, S.REMEDY_PROPOSED}),  # the client may turn a remedy down
+    S.CLOSED: frozenset({S.VERIFYING}),  # reopen
+}
+OPEN_STATUSES = tuple(s.value for s in S if s != S.CLOSED)
+
+
+class ComplaintError(Exception):
+    """A complaint workflow rule was broken; `errors` maps form fields to messages."""
+
+    def __init__(self, message: str = "", errors: Mapping[str, str] | None = None):
+        super().__init__(message or ", ".join(errors or {}))
+        self.errors = dict(errors or {})
+
+
+class InvalidTransition(ComplaintError):
+    """The lifecycle does not allow this step."""
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    """Whether the lifecycle allows going from one status to another."""
+    return to_status in ALLOWED.get(from_status, frozenset())
+
+
+def next_statuses(complaint: Complaint) -> list[str]:
+    """Statuses transition() may move this complaint to (not closing, not reopening), in lifecycle order."""
+    if complaint.status == S.CLOSED:
+        return []
+    return [s.value for s in S if s != S.CLOSED and can_transition(complaint.status, s)]
+
+
+# ------------------------------------------------------------------ calendar and deadlines
+
+def overrides() -> dict[date, bool]:
+    """The admin's working-day overrides (a small table, read whole)."""
+    return dict(db.session.execute(sa.select(WorkdayOverride.day, WorkdayOverride.is_working_day)).all())
+
+
+def ack_days(severity: str) -> int:
+    """Working days to acknowledge a complaint of this severity."""
+    return settings.get_int(f"complaint_ack_days_{severity}")
+
+
+def resolve_days(severity: str) -> int:
+    """Working days to resolve a complaint of this severity."""
+    return settings.get_int(f"complaint_resolve_days_{severity}")
+
+
+def overdue_condition(now: datetime) -> sa.ColumnElement[bool]:
+    """Open, and past the resolve deadline, or past the acknowledgement deadline without acknowledgement."""
+    return sa.and_(
+        Complaint.status != S.CLOSED.value,
+        sa.or_(Complaint.resolve_due_at < now,
+               sa.and_(Complaint.acknowledged_at.is_(None), Complaint.ack_due_at < now)))
+
+
+def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
+    """The same rule as overdue_condition, on one loaded complaint."""
+    now = now or utcnow()
+    if not complaint.is_open:
+        return False
+    return complaint.resolve_due_at < now or (complaint.acknowledged_at is None and complaint.ack_due_at < now)
+
+
+def current_deadline(complaint: Complaint) -> datetime:
+    """The deadline that counts now: acknowledgement until acknowledged, then resolution."""
+    if complaint.acknowledged_at is None:
+        return min(complaint.ack_due_at, complaint.resolve_due_at)
+    return complaint.resolve_due_at
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Where a complaint stands against its deadline, in working days on the Shanghai calendar."""
+
+    deadline: datetime
+    kind: str  # "ack" or "resolve"
+    overdue: bool
+    working_days: int  # left (if not overdue) or late by (if overdue)
+
+
+def countdown(complaint: Complaint, now: datetime | None = None,
+              calendar: Mapping[date, bool] | None = None) -> Countdown | None:
+    """The countdown shown on the complaint page; None once closed."""
+    if not complaint.is_open:
+        return None
+    now = now or utcnow()
+    calendar = overrides() if calendar is None else calendar
+    deadline = current_deadline(complaint)
+    kind = "ack" if complaint.acknowledged_at is None and deadline == complaint.ack_due_at else "resolve"
+    if deadline < now:
+        return Countdown(deadline, kind, True, workdays.working_days_between(deadline, now, calendar))
+    return Countdown(deadline, kind, False, workdays.working_days_between(now, deadline, calendar))
+
+
+# ------------------------------------------------------------------ visibility
+
+def visible_complaints(user: User) -> sa.ColumnElement[bool]:
+    """A manager sees complaints they created, handle or handled first, or about their clients;
+    a lead their team's (owner, first handler or client owner in the team); an admin all."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if user.role == Role.LEAD and user.team_id is not None:
+        team = sa.select(User.id).where(User.team_id == user.team_id)
+        return sa.or_(Complaint.owner_id.in_(team), Complaint.first_handler_id.in_(team),
+                      Complaint.created_by_id == user.id,
+                      Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id.in_(team))))
+    return sa.or_(Complaint.created_by_id == user.id, Complaint.owner_id == user.id,
+                  Complaint.first_handler_id == user.id,
+                  Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id == user.id)))
+
+
+def get_complaint_or_404(complaint_id: int, user: User) -> Complaint:
+    """A complaint the user may see, else 404 (never a 403 that confirms it exists)."""
+    found = db.session.execute(
+        sa.select(Complaint).where(Complaint.id == complaint_id, visible_complaints(user))).scalar_one_or_none()
+    if found is None:
+        abort(404)
+    return found
+
+
+TABS = ("mine", "team", "overdue", "regulator")
+
+
+def list_complaints(user: User, tab: str = "mine", now: datetime | None = None, limit: int = 500) -> list[Complaint]:
+    """One tab of the complaint list: open ones first, soonest deadline first."""
+    now = now or utcnow()
+    query = sa.select(Complaint).where(visible_complaints(user))
+    if tab == "mine":
+        query = query.where(sa.or_(Complaint.owner_id == user.id, Complaint.first_handler_id == user.id,
+                                   Complaint.created_by_id == user.id))
+    elif tab == "overdue":
+        query = query.where(overdue_condition(now))
+    elif tab == "regulator":
+        query = query.where(Complaint.channel == ComplaintChannel.REGULATOR.value)
+    closed_last = sa.case((Complaint.status == S.CLOSED.value, 1), else_=0)
+    return list(db.session.execute(
+        query.order_by(closed_last, Complaint.resolve_due_at, Complaint.id).limit(limit)).scalars())
+
+
+def events(complaint: Complaint) -> list[ComplaintEvent]:
+    """The complaint's history, newest first."""
+    return list(db.session.execute(
+        sa.select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
+        .order_by(ComplaintEvent.at.desc(), ComplaintEvent.id.desc())).scalars())
+
+
+# ------------------------------------------------------------------ workflows
+
+def _event(complaint: Complaint, actor: User | None, kind: ComplaintEventKind, now: datetime, text: str = "",
+           from_status: str | None = None, to_status: str | None = None,
+           old_due: datetime | None = None, new_due: datetime | None = None) -> ComplaintEvent:
+    event = ComplaintEvent(complaint_id=complaint.id, at=now, actor_id=actor.id if actor else None,
+                           kind=kind.value, text=text, from_status=from_status, to_status=to_status,
+                           old_due=old_due, new_due=new_due)
+    db.session.add(event)
+    return event
+
+
+def _next_number(now: datetime) -> str:
+    prefix = f"TS{now.astimezone(SHANGHAI):%Y%m%d}-"
+    last = db.session.execute(sa.select(sa.func.max(Complaint.number))
+                              .where(Complaint.number.like(prefix + "%"))).scalar_one()
+    return f"{prefix}{(int(last.rpartition('-')[2]) + 1) if last else 1:04d}"
+
+
+FIELDS = ("complainant_name", "complainant_contact", "account_ref", "channel", "category", "severity", "facts",
+          "evidence", "staff_involved", "client_request")
+
+
+def register(actor: User, data: Mapping[str, object], client: Client | None = None,
+             now: datetime | None = None) -> Complaint:
+    """Register a complaint: the actor is its first handler and owner; deadlines in working days.
+
+    Writes the 'created' event and, for a client on file, a follow-up for the owner due at the
+    acknowledgement deadline (source_key complaint:<id>:ack).
+    """
+    now = now or utcnow()
+    values = {key: data[key] for key in FIELDS if data.get(key) is not None}
+    missing = {key: "required" for key in ("complainant_name", "channel", "category", "facts")
+               if not values.get(key)}
+    if missing:
+        raise ComplaintError(errors=missing)
+    severity = str(values.setdefault("severity", ComplaintSeverity.NORMAL.value))
+    calendar = overrides()
+    for attempt in range(5):
+        complaint = Complaint(
+            **values, number=_next_number(now), client_id=client.id if client else None,
+            first_handler_id=actor.id, owner_id=actor.id, created_by_id=actor.id,
+            status=S.REGISTERED.value, created_at=now, escalation_level=0,
+            ack_due_at=workdays.add_working_days(now, ack_days(severity), calendar),
+            resolve_due_at=workdays.add_working_days(now, resolve_days(severity), calendar))
+        try:
+            with db.session.begin_nested():
+                db.session.add(complaint)
+                db.session.flush()
+            break
+        except IntegrityError:
+            # Two registrations took the same number: take the next one.
+            if attempt == 4:
+                raise
+    _event(complaint, actor, ComplaintEventKind.CREATED, now, to_status=S.REGISTERED.value,
+           text=str(values.get("facts", ""))[:2000], new_due=complaint.resolve_due_at)
+    if client is not None:
+        followups.create(client, actor, complaint.ack_due_at, FollowUpKind.COMPLAINT, FollowUpSource.COMPLAINT,
+                         creator=actor, priority=1, source_key=f"complaint:{complaint.id}:ack",
+                         title=_ack_title(actor, complaint.number))
+    audit.record(actor, "complaint.register", "complaint", complaint.id, detail=complaint.number)
+    db.session.flush()
+    return complaint
+
+
+def _ack_title(user: User, number: str) -> str:
+    with force_locale(user.locale or "zh_CN"):
+        return gettext("Acknowledge complaint %(number)s", number=number)
+
+
+def _handover_text(user: User, number: str) -> str:
+    with force_locale(user.locale or "zh_CN"):
+        return gettext("Complaint %(number)s handed to you", number=number)
+
+
+def _escalation_text(user: User, number: str) -> str:
+    with force_locale(user.locale or "zh_CN"):
+        return gettext("Overdue complaint %(number)s escalated to you", number=number)
+
+
+def _open_followups(complaint: Complaint) -> list[FollowUp]:
+    return list(db.session.execute(sa.select(FollowUp).where(
+        FollowUp.source == FollowUpSource.COMPLAINT.value,
+        FollowUp.source_key.like(f"complaint:{complaint.id}:%"),
+        FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]))).scalars())
+
+
+def _finish_ack_followup(complaint: Complaint, now: datetime) -> None:
+    for followup in _open_followups(complaint):
+        if followup.source_key == f"complaint:{complaint.id}:ack":
+            followup.status = FollowUpStatus.DONE.value
+            followup.completed_at = now
+
+
+def transition(complaint: Complaint, actor: User, to_status: str, note: str = "",
+               now: datetime | None = None) -> ComplaintEvent:
+    """Move the complaint one step along the lifecycle; the first step acknowledges it."""
+    now = now or utcnow()
+    to_status = str(to_status)
+    if to_status == S.CLOSED or complaint.status == S.CLOSED or not can_transition(complaint.status, to_status):
+        raise InvalidTransition(f"{complaint.status} → {to_status}", {"to_status": "not_allowed"})
+    before = complaint.status
+    complaint.status = to_status
+    if complaint.acknowledged_at is None:
+        complaint.acknowledged_at = now
+        _finish_ack_followup(complaint, now)
+    event = _event(complaint, actor, ComplaintEventKind.STATUS, now, text=note, from_status=before,
+                   to_status=to_status)
+    db.session.flush()
+    return event
+
+
+def close(complaint: Complaint, actor: User, resolution: str, accepted: bool | None, satisfaction: int | None,
+          note: str = "", now: datetime | None = None) -> ComplaintEvent:
+    """Close and archive: needs the resolution, whether the client accepted it and their satisfaction (1–5).
+
+    The satisfaction goes onto the client's file, where the at-risk scan reads it.
+    """
+    now = now or utcnow()
+    if not can_transition(complaint.status, S.CLOSED):
+        raise InvalidTransition(f"{complaint.status} → closed", {"to_status": "not_allowed"})
+    errors = {}
+    if not (resolution or "").strip():
+        errors["resolution"] = "required"
+    if accepted is None:
+        errors["accepted"] = "required"
+    if satisfaction is None or not 1 <= int(satisfaction) <= 5:
+        errors["satisfaction"] = "required"
+    if errors:
+        raise ComplaintError(errors=errors)
+    before = complaint.status
+    complaint.status = S.CLOSED.value
+    complaint.resolution = resolution.strip()
+    complaint.accepted = bool(accepted)
+    complaint.satisfaction = int(satisfaction)
+    complaint.closed_at = now
+    if complaint.client is not None:
+        complaint.client.last_satisfaction = int(satisfaction)
+    for followup in _open_followups(complaint):
+        followup.status = FollowUpStatus.DONE.value
+        followup.completed_at = now
+    event = _event(complaint, actor, ComplaintEventKind.CLOSED, now, from_status=before, to_status=S.CLOSED.value,
+                   text="\n".join(part for part in (complaint.resolution, note) if part))
+    audit.record(actor, "complaint.close", "complaint", complaint.id, detail=complaint.number)
+    db.session.flush()
+    return event
+
+
+def reopen(complaint: Complaint, actor: User, reason: str, now: datetime | None = None) -> ComplaintEvent:
+    """Reopen a closed complaint for verification, with a reason and a fresh resolve deadline."""
+    now = now or utcnow()
+    if complaint.status != S.CLOSED:
+        raise InvalidTransition(f"{complaint.status} → reopened", {"to_status": "not_allowed"})
+    if not (reason or "").strip():
+        raise ComplaintError(errors={"reason": "required"})
+    old_due = complaint.resolve_due_at
+    complaint.status = S.VERIFYING.value
+    complaint.closed_at = None
+    complaint.escalation_level = 0
+    complaint.resolve_due_at = workdays.add_working_days(now, resolve_days(complaint.severity), overrides())
+    event = _event(complaint, actor, ComplaintEventKind.REOPENED, now, text=reason.strip(),
+                   from_status=S.CLOSED.value, to_status=S.VERIFYING.value, old_due=old_due,
+                   new_due=complaint.resolve_due_at)
+    audit.record(actor, "complaint.reopen", "complaint", complaint.id, detail=complaint.number)
+    db.session.flush()
+    return event
+
+
+def add_note(complaint: Complaint, actor: User, text: str, now: datetime | None = None) -> ComplaintEvent:
+    """Add a note to the history."""
+    if not (text or "").strip():
+        raise ComplaintError(errors={"text": "required"})
+    event = _event(complaint, actor, ComplaintEventKind.NOTE, now or utcnow(), text=text.strip())
+    db.session.flush()
+    return event
+
+
+def handover(complaint: Complaint, actor: User, to_user: User, reason: str,
+             now: datetime | None = None) -> ComplaintEvent:
+    """Hand the complaint to another handler (首办负责 ends only here), who is notified."""
+    now = now or utcnow()
+    if not (reason or "").strip():
+        raise ComplaintError(errors={"reason": "required"})
+    if to_user.id == complaint.owner_id:
+        raise ComplaintError(errors={"owner_id": "same_owner"})
+    before = complaint.owner
+    complaint.owner_id = to_user.id
+    complaint.owner = to_user
+    for followup in _open_followups(complaint):
+        followup.assignee_id = to_user.id
+    event = _event(complaint, actor, ComplaintEventKind.HANDOVER, now,
+                   text=f"{before.display_name} → {to_user.display_name}: {reason.strip()}")
+    db.session.flush()
+    followups.notify(to_user, _handover_text(to_user, complaint.number),
+                     path_for("complaints.show", complaint_id=complaint.id), email_template="complaint_handover",
+                     dedupe_key=f"complaint-handover:{complaint.id}:{event.id}", complaint=complaint,
+                     actor=actor, reason=reason.strip())
+    audit.record(actor, "complaint.handover", "complaint", complaint.id,
+                 detail=f"{before.display_name} → {to_user.display_name}")
+    db.session.flush()
+    return event
+
+
+def extend(complaint: Complaint, actor: User, new_due: datetime, reason: str,
+           now: datetime | None = None) -> ComplaintEvent:
+    """Move the resolve deadline later, with a reason; the event keeps the old and new deadlines."""
+    now = now or utcnow()
+    errors = {}
+    if not complaint.is_open:
+        errors["new_due"] = "closed"
+    elif new_due.tzinfo is None or new_due <= complaint.resolve_due_at or new_due <= now:
+        errors["new_due"] = "not_later"
+    if not (reason or "").strip():
+        errors["reason"] = "required"
+    if errors:
+        raise ComplaintError(errors=errors)
+    old_due = complaint.resolve_due_at
+    complaint.resolve_due_at = new_due.astimezone(timezone.utc)
+    if not is_overdue(complaint, now):
+        complaint.escalation_level = 0  # a later miss escalates again from the team lead
+    event = _event(complaint, actor, ComplaintEventKind.EXTENSION, now, text=reason.strip(), old_due=old_due,
+                   new_due=complaint.resolve_due_at)
+    audit.record(actor, "complaint.extend", "complaint", complaint.id,
+                 detail=f"{old_due:%Y-%m-%d} → {complaint.resolve_due_at:%Y-%m-%d}")
+    db.session.flush()
+    return event
+
+
+# ------------------------------------------------------------------ escalation
+
+def _missed_deadline(complaint: Complaint, now: datetime) -> datetime:
+    """The deadline that made the complaint overdue (the earliest one missed)."""
+    missed = [complaint.resolve_due_at] if complaint.resolve_due_at < now else []
+    if complaint.acknowledged_at is None and complaint.ack_due_at < now:
+        missed.append(complaint.ack_due_at)
+    return min(missed)
+
+
+def _team_leads(user: User) -> list[User]:
+    if user.team_id is None:
+        return []
+    return list(db.session.execute(sa.select(User).where(
+        User.team_id == user.team_id, User.role == Role.LEAD.value, User.active.is_(True))
+        .order_by(User.id)).scalars())
+
+
+def _admins() -> list[User]:
+    return list(db.session.execute(sa.select(User).where(
+        User.role == Role.ADMIN.value, User.active.is_(True)).order_by(User.id)).scalars())
+
+
+def escalate_overdue(now: datetime | None = None) -> str:
+    """Escalate overdue open complaints one level per run: 0 → 1 the owner's team lead, 1 → 2 compliance.
+
+    Level 2 comes once the complaint is still overdue one more working day after the missed deadline.
+    Each step writes an 'escalation' event and notifies by app and email; the dedupe keys (complaint,
+    level, missed deadline, recipient) make a re-run send nothing twice. Flushes; the caller commits.
+    """
+    now = now or utcnow()
+    candidates = list(db.session.execute(
+        sa.select(Complaint).where(overdue_condition(now), Complaint.escalation_level < 2)
+        .order_by(Complaint.id)).scalars())
+    calendar = overrides() if candidates else {}
+    counts = {1: 0, 2: 0}
+    for complaint in candidates:
+        missed = _missed_deadline(complaint, now)
+        if complaint.escalation_level == 0:
+            level, recipients = 1, _team_leads(complaint.owner) or _admins()
+        elif now > workdays.add_working_days(missed, 1, calendar):
+            level, recipients = 2, _admins()
+        else:
+            continue
+        complaint.escalation_level = level
+        complaint.escalated_at = now
+        names = ", ".join(r.display_name for r in recipients)
+        _event(complaint, None, ComplaintEventKind.ESCALATION, now, text=f"{level}: {names}", old_due=missed)
+        for recipient in recipients:
+            followups.notify(
+                recipient, _escalation_text(recipient, complaint.number),
+                path_for("complaints.show", complaint_id=complaint.id), email_template="complaint_escalated",
+                dedupe_key=f"complaint-esc:{complaint.id}:{level}:{missed:%Y%m%d%H%M%S}:{recipient.id}",
+                complaint=complaint, level=level, deadline=missed)
+        counts[level] += 1
+    db.session.flush()
+    return f"complaints escalated: {counts[1]} to team leads, {counts[2]} to compliance"
+
+
+# ------------------------------------------------------------------ workday overrides
+
+def add_override(actor: User, day: date, is_working_day: bool, note: str = "") -> WorkdayOverride:
+    """Mark a date as a working day or a day off (replaces an override of the same date)."""
+    row = db.session.execute(sa.select(WorkdayOverride).where(WorkdayOverride.day == day)).scalar_one_or_none()
+    if row is None:
+        row = WorkdayOverride(day=day, created_by_id=actor.id, created_at=utcnow())
+        db.session.add(row)
+    row.is_working_day, row.note = bool(is_working_day), note[:200]
+    audit.record(actor, "workday.override", "workday_override", None,
+                 detail=f"{day.isoformat()}: {'working' if is_working_day else 'off'}")
+    db.session.flush()
+    return row
+
+
+def remove_override(actor: User, override: WorkdayOverride) -> None:
+    """Drop an override: the date follows the calendar again (existing deadlines are not recomputed)."""
+    audit.record(actor, "workday.override.remove", "workday_override", override.id,
+                 detail=override.day.isoformat())
+    db.session.delete(override)
+    db.session.flush()
+
+
+def all_overrides() -> list[WorkdayOverride]:
+    """Every override, latest date first."""
+    return list(db.session.execute(sa.select(WorkdayOverride).order_by(WorkdayOverride.day.desc())).scalars())
