@@ -72,7 +72,7 @@ class FollowUp(Base):
     snooze_reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
     reminder_at: so.Mapped[datetime | None]
     reminded_at: so.Mapped[datetime | None]
-    completed_visit_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("visit_logs.id"))
+    completed_visit_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("visit_logs.id"), index=True)
     completed_at: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     version: so.Mapped[int] = so.mapped_column(default=1)
@@ -91,6 +91,9 @@ class ClientFlag(Base):
     __table_args__ = (
         sa.Index("ix_client_flags_open", "kind", "cleared_at"),
         sa.Index("ix_client_flags_client", "client_id", "kind", "cleared_at"),
+        # At most one open flag per client and kind, whatever runs the scan.
+        sa.Index("uq_client_flags_open", "client_id", "kind", unique=True,
+                 sqlite_where=sa.text("cleared_at IS NULL"), postgresql_where=sa.text("cleared_at IS NULL")),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -90,7 +90,7 @@ REASONS: dict[str, str] = {
     "no_contact": DORMANT,
     "no_asset_activity": DORMANT,
     "assets_drop": AT_RISK,
-    "complaint_overdue": AT_RISK,  # its source arrives with the complaints issue
+    "complaint_overdue": AT_RISK,  # computed by a source in EXTRA_SOURCES (complaints)
     "low_satisfaction": AT_RISK,
     "leaving_intent": AT_RISK,
 }
@@ -251,7 +251,7 @@ def _conditions(ctx: ScanContext, tier_days: dict[int, int]
     return conditions, summary
 
 
-def current_flags_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.Select:
+def current_flags_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.CompoundSelect:
     """SELECT (client_id, kind, reasons, owner_id) of every flag the rules raise at ctx.now."""
     c = Client.__table__
     conditions, summary = _conditions(ctx, tier_days)
@@ -278,7 +278,7 @@ def _tier_days() -> dict[int, int]:
     return dict(db.session.execute(sa.select(Tier.id, Tier.max_days_between_contacts)).all())
 
 
-def _changes_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.Select:
+def _changes_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.CompoundSelect:
     """(action, flag_id, client_id, kind, reasons): the current flags compared with the open ones.
 
     raise: a current (client, kind) without an open flag; update: an open flag whose reasons
@@ -308,6 +308,8 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     docstring). Flushes; the caller commits. Re-running it creates nothing while the flags stay open.
     """
     started = timer.perf_counter()
+    if now is not None and now.tzinfo is None:
+        raise ValueError("scan_clients needs an aware datetime")
     now = (now or utcnow()).astimezone(timezone.utc)
     db.session.flush()
     session = db.session
