@@ -137,6 +137,21 @@ def test_a_visit_clears_the_dormant_flag_and_a_relapse_raises_a_new_one(world):
     assert old.id == first_id and old.cleared_at == later
     assert new.id != first_id and new.cleared_at is None and new.since == relapse
     assert [f.source_key for f in followups_of(client)] == [f"flag:{first_id}", f"flag:{new.id}"]
+    db.session.expire_all()
+    assert [f.status for f in followups_of(client)] == ["cancelled", "open"]
+
+
+def test_a_cleared_flag_leaves_a_completed_follow_up_done(world):
+    client = served(world.manager1, last_contact=NOW - timedelta(days=100))
+    scanned(NOW)
+    [followup] = followups_of(client)
+    followup.status = "done"
+    client_service.log_visit(client, world.manager1, {
+        "occurred_at": NOW + timedelta(days=1), "channel": "phone", "summary": "回访", "outcome": "served"})
+    db.session.commit()
+    assert scanned(NOW + timedelta(days=2)).cleared == 1
+    db.session.expire_all()
+    assert [f.status for f in followups_of(client)] == ["done"]
 
 
 def test_reasons_are_stored_in_order_and_updated_in_place(world):

@@ -345,6 +345,12 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     if report.cleared:
         session.execute(sa.update(flags).values(cleared_at=stamp).where(
             flags.c.id == changes.c.flag_id, changes.c.action == _text("clear")))
+        # The flag's own follow-up is no longer needed once its reasons went away (done ones stay).
+        followups = FollowUp.__table__
+        session.execute(sa.update(followups).values(status=_text("cancelled")).where(
+            followups.c.source == _text("flag"), followups.c.status.in_([_text("open"), _text("snoozed")]),
+            followups.c.source_key.in_(sa.select(_text("flag:") + sa.cast(changes.c.flag_id, sa.String))
+                                       .where(changes.c.action == _text("clear")))))
     # 3. Update the reasons of open flags in place.
     if report.updated:
         session.execute(sa.update(flags).values(reasons=changes.c.reasons).where(
