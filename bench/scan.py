@@ -27,6 +27,7 @@ os.environ.setdefault("CRM_SECRET_KEY", "bench-secret-key-not-for-production")
 
 import click  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from common import reset_postgres  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -51,22 +52,9 @@ TODAY = NOW.astimezone(SHANGHAI).date()
 def prepare_database(url: str) -> None:
     """Create the PostgreSQL database if missing and empty it."""
     parsed = make_url(url)
-    if parsed.database == "test":
-        raise SystemExit("refusing to use the database named 'test': the test suite owns it")
     if parsed.get_backend_name() != "postgresql":
         raise SystemExit("this benchmark generates its rows inside PostgreSQL: give a postgresql+psycopg URL")
-    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                              {"name": parsed.database}).first()
-        if not exists:
-            conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
-    admin.dispose()
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+    reset_postgres(url)
 
 
 def app_config(url: str) -> dict:
