@@ -29,7 +29,7 @@ os.environ.setdefault("CRM_SECRET_KEY", "bench-secret-key-not-for-production")
 
 import click  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from common import reset_postgres  # noqa: E402
+from common import reset_database  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from crm import create_app  # noqa: E402
@@ -61,19 +61,6 @@ SLOW_MS = 50.0
 
 
 # --------------------------------------------------------------------------- database
-
-
-def prepare_database(url: str) -> None:
-    """Create the PostgreSQL database if missing and empty it, or delete the SQLite file."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(parsed.database + suffix).unlink(missing_ok=True)
-        return
-    if parsed.get_backend_name() != "postgresql":
-        raise SystemExit(f"unsupported database: {url}")
-    reset_postgres(url)
 
 
 def app_config(url: str) -> dict:
@@ -116,7 +103,7 @@ def build(url: str, n_clients: int, seed: int) -> dict:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prepare_database(url)
+    reset_database(url)
     app = create_app(app_config(url))
     rng = random.Random(seed)
     with app.app_context():

@@ -1,8 +1,23 @@
 """Shared by the benchmarks: a PostgreSQL database of their own, created if missing and emptied."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+
+def reset_database(url: str) -> None:
+    """Empty the benchmark database: delete a SQLite file, or reset a PostgreSQL database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(parsed.database + suffix).unlink(missing_ok=True)
+        return
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"unsupported database: {url}")
+    reset_postgres(url)
 
 
 def reset_postgres(url: str) -> None:

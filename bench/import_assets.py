@@ -26,7 +26,7 @@ os.environ.setdefault("CRM_SECRET_KEY", "bench-secret-key-not-for-production")
 
 import click  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from common import reset_postgres  # noqa: E402
+from common import reset_database  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -39,19 +39,6 @@ from crm.services.users import create_user  # noqa: E402
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/crm_bench_assets"
 CHUNK = 10_000
 AS_OF = date(2026, 11, 20)
-
-
-def prepare_database(url: str) -> None:
-    """Create the PostgreSQL database if missing and empty it, or delete the SQLite file."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(parsed.database + suffix).unlink(missing_ok=True)
-        return
-    if parsed.get_backend_name() != "postgresql":
-        raise SystemExit(f"unsupported database: {url}")
-    reset_postgres(url)
 
 
 def load_clients(n: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -137,7 +124,7 @@ def main() -> None:
     print(f"python {platform.python_version()}, SQLAlchemy {sa.__version__}, "
           f"{os.cpu_count()} CPUs, {platform.platform()}")
     rng = random.Random(args.seed)
-    prepare_database(args.database_url)
+    reset_database(args.database_url)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": args.database_url,
                       "RATELIMIT_STORAGE_URI": "memory://", "CRM_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
     with app.app_context(), tempfile.TemporaryDirectory() as tmp:

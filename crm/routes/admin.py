@@ -70,20 +70,12 @@ def user_edit(user_id: int):
         form.team_id.data = str(user.team_id or "")
         form.outlet_id.data = str(user.outlet_id or "")
     elif form.validate_on_submit():
-        before = f"{user.role}/{user.team_id}/{user.active}"
-        user.username = form.username.data
-        user.display_name = form.display_name.data
-        user.email = form.email.data or ""
-        user.role = form.role.data
-        user.locale = form.locale.data
-        user.active = form.active.data
-        user.team_id = int(form.team_id.data) if form.team_id.data else None
-        user.outlet_id = int(form.outlet_id.data) if form.outlet_id.data else None
-        if form.password.data:
-            users.set_password(user, form.password.data)
-        audit.record(current_user, "user.update", "user", user.id,
-                     detail=f"{before} → {user.role}/{user.team_id}/{user.active}"
-                     + ("; password reset" if form.password.data else ""))
+        users.update_user(
+            user, current_user, username=form.username.data, display_name=form.display_name.data,
+            email=form.email.data or "", role=form.role.data, locale=form.locale.data, active=form.active.data,
+            team_id=int(form.team_id.data) if form.team_id.data else None,
+            outlet_id=int(form.outlet_id.data) if form.outlet_id.data else None,
+            new_password=form.password.data or None)
         db.session.commit()
         flash(_("User %(name)s saved.", name=user.display_name), "success")
         return see_other(url_for("admin.user_list"))

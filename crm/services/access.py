@@ -8,12 +8,17 @@ from crm.extensions import db
 from crm.models import Client, Role, User, VisitLog
 
 
+def team_member_ids(user: User) -> sa.Select:
+    """Ids of the users in this user's team, as a subquery."""
+    return sa.select(User.id).where(User.team_id == user.team_id)
+
+
 def client_visibility(user: User) -> sa.ColumnElement[bool]:
     """SQL condition that keeps only the clients this user may see."""
     if user.role == Role.ADMIN:
         return sa.true()
     if user.role == Role.LEAD and user.team_id is not None:
-        return Client.owner_id.in_(sa.select(User.id).where(User.team_id == user.team_id))
+        return Client.owner_id.in_(team_member_ids(user))
     return Client.owner_id == user.id
 
 

@@ -35,6 +35,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, followups, settings
+from crm.services.access import team_member_ids
 from crm.services.links import path_for
 
 SHANGHAI = workdays.SHANGHAI
@@ -161,7 +162,7 @@ def visible_complaints(user: User) -> sa.ColumnElement[bool]:
     if user.role == Role.ADMIN:
         return sa.true()
     if user.role == Role.LEAD and user.team_id is not None:
-        team = sa.select(User.id).where(User.team_id == user.team_id)
+        team = team_member_ids(user)
         return sa.or_(Complaint.owner_id.in_(team), Complaint.first_handler_id.in_(team),
                       Complaint.created_by_id == user.id,
                       Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id.in_(team))))

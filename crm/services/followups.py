@@ -25,6 +25,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, mail
+from crm.services.access import assignable_owners, team_member_ids
 from crm.services.links import path_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -41,7 +42,7 @@ def visible_followups(user: User) -> sa.ColumnElement[bool]:
     if user.role == Role.ADMIN:
         return sa.true()
     if user.role == Role.LEAD and user.team_id is not None:
-        return FollowUp.assignee_id.in_(sa.select(User.id).where(User.team_id == user.team_id))
+        return FollowUp.assignee_id.in_(team_member_ids(user))
     return FollowUp.assignee_id == user.id
 
 
@@ -206,10 +207,7 @@ def team_board(lead: User, now: datetime | None = None) -> list[BoardRow]:
     from crm.models import ClientFlag
 
     now = now or utcnow()
-    members_query = sa.select(User).where(User.active.is_(True), User.role.in_([Role.MANAGER, Role.LEAD]))
-    if lead.role != Role.ADMIN:
-        members_query = members_query.where(User.team_id == lead.team_id)
-    members = list(db.session.execute(members_query.order_by(User.display_name)).scalars())
+    members = assignable_owners(lead)
     ids = [m.id for m in members]
     open_states = [FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]
     counts = dict(db.session.execute(

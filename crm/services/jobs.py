@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
+from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
 from crm.extensions import db
@@ -107,7 +108,8 @@ def send_reminders(now: datetime | None = None) -> str:
 
     now = now or utcnow()
     due = list(db.session.execute(
-        sa.select(FollowUp).where(FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]),
+        sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
+        .where(FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]),
                                   FollowUp.reminder_at <= now, FollowUp.reminded_at.is_(None))
         .order_by(FollowUp.reminder_at).limit(500)).scalars())
     for followup in due:

@@ -7,6 +7,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.extensions import db
 from crm.models import Outlet, Team, User
+from crm.services import audit
 
 # Checked against when the username is unknown, so a failed sign-in takes the same time either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -52,6 +53,19 @@ def create_user(username: str, display_name: str, password: str, role: str, emai
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def update_user(user: User, actor: User, new_password: str | None = None, **fields) -> None:
+    """Change an account (role, team, status...); the change is audited, a password reset noted."""
+    before = f"{user.role}/{user.team_id}/{user.active}"
+    for name, value in fields.items():
+        setattr(user, name, value)
+    if new_password:
+        set_password(user, new_password)
+    audit.record(actor, "user.update", "user", user.id,
+                 detail=f"{before} → {user.role}/{user.team_id}/{user.active}"
+                 + ("; password reset" if new_password else ""))
+    db.session.flush()
 
 
 def username_taken(username: str, except_id: int | None = None) -> bool:
