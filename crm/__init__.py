@@ -95,13 +95,14 @@ def register_blueprints(app: Flask) -> None:
         followups,
         main,
         outbox,
+        plans,
         profiles,
         suitability,
         visits,
     )
 
     for module in (main, auth, clients, visits, followups, profiles, suitability, admin, assets, outbox,
-                   complaints):
+                   complaints, plans):
         app.register_blueprint(module.bp)
 
 

@@ -153,6 +153,16 @@ def register_job_commands(app: Flask) -> None:
         now = utcnow()
         report(jobs.run_once("send-digests", jobs.local_day_key(now), lambda: jobs.send_digests(now), force=force))
 
+    @app.cli.command("plan-followups")
+    @click.option("--force", is_flag=True, help="Run even if today's run already happened.")
+    def plan_followups(force: bool) -> None:
+        """Create follow-ups for service-plan occurrences coming up (once a day; safe to repeat)."""
+        from crm.models import utcnow
+
+        now = utcnow()
+        report(jobs.run_once("plan-followups", jobs.local_day_key(now), lambda: jobs.plan_followups(now),
+                             force=force))
+
     @app.cli.command("callback-sample")
     @click.option("--year", type=int, default=None, help="Default: this year.")
     def callback_sample(year: int | None) -> None:
@@ -167,7 +177,7 @@ def register_job_commands(app: Flask) -> None:
     @app.cli.command("scheduler")
     @click.option("--for-seconds", type=float, default=None, help="Stop after this long (smoke tests).")
     def scheduler(for_seconds: float | None) -> None:
-        """Run the long-lived scheduler process (scan, reminders, digests, call-back sample)."""
+        """Run the long-lived scheduler process (scan, plans, reminders, digests, call-back sample)."""
         import logging
 
         from crm import scheduler as runner

@@ -175,6 +175,7 @@ PROFILE_FIELD_NAMES = {
     "preference": _l("Investment preference"),
     "contact_channel": _l("Preferred contact channel"),
     "contact_time": _l("Preferred contact time"),
+    "birthday": _l("Birthday"),
     "notes": _l("Notes"),
 }
 
@@ -353,4 +354,49 @@ SETTING_NAMES.update({
     "complaint_resolve_days_normal": _l("Resolve a normal complaint within (working days)"),
     "complaint_resolve_days_serious": _l("Resolve a serious complaint within (working days)"),
     "complaint_resolve_days_major": _l("Resolve a major complaint within (working days)"),
+})
+
+PLAN_ITEM_KINDS = {
+    "review_call": _l("Regular review call (定期回访)"),
+    "research_push": _l("Research and news push (资讯推送)"),
+    "seminar": _l("Seminar invitation (投资讲座)"),
+    "portfolio_review": _l("Portfolio review (组合检视)"),
+    "care": _l("Birthday or holiday care (关怀)"),
+    "product": _l("Product recommendation"),
+}
+
+CADENCES = {
+    "days": _l("Every N days"),
+    "weeks": _l("Every N weeks"),
+    "months": _l("Every N months"),
+    "birthday": _l("On the client's birthday"),
+    "holidays": _l("On holidays"),
+    "once": _l("Once"),
+}
+
+HOLIDAYS = {
+    "new_year": _l("New Year's Day (元旦)"),
+    "spring_festival": _l("Spring Festival (春节)"),
+    "dragon_boat": _l("Dragon Boat Festival (端午)"),
+    "mid_autumn": _l("Mid-Autumn Festival (中秋)"),
+    "double_ninth": _l("Double Ninth Festival (重阳)"),
+    "national_day": _l("National Day (国庆)"),
+}
+
+PLAN_STATUSES = {"active": _l("Active"), "ended": _l("Ended")}
+
+PLAN_ERRORS = {
+    "exists": _l("The client already has an active plan: end it before starting another."),
+    "every": _l("Enter how many days, weeks or months between occurrences (1 or more)."),
+    "holidays": _l("Choose at least one holiday."),
+    "product": _l("Choose the product to recommend."),
+    "product_kind": _l("Only a product recommendation names a product."),
+    "birthday_kind": _l("Birthdays and holidays go with the care item."),
+    "no_birthday": _l("No birthday on file: add it to the needs profile or enter the ID number."),
+    "review_on": _l("The review date must be after the plan's start."),
+}
+
+SETTING_NAMES.update({
+    "plan_lead_days": _l("Create service-plan follow-ups this many days ahead"),
+    "plan_grace_days": _l("A plan occurrence counts as missed this many days after it was due"),
 })

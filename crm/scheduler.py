@@ -59,6 +59,10 @@ def build(app: Flask) -> BlockingScheduler:
     scheduler.add_job(_daily, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, timezone=SHANGHAI),
                       args=[app, "scan-clients", jobs.scan], id="scan-clients", misfire_grace_time=3600,
                       coalesce=True)
+    # Plan follow-ups right after the scan, so that the morning digest already lists them.
+    scheduler.add_job(_daily, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, second=30, timezone=SHANGHAI),
+                      args=[app, "plan-followups", jobs.plan_followups], id="plan-followups",
+                      misfire_grace_time=3600, coalesce=True)
     scheduler.add_job(_daily, CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=SHANGHAI),
                       args=[app, "send-digests", jobs.send_digests], id="send-digests", misfire_grace_time=3600,
                       coalesce=True)

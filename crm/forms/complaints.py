@@ -5,9 +5,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional
 
-from crm.forms.fields import TEXT, max_len
+from crm.forms.fields import TEXT, max_len, realistic_date
 from crm.labels import (
     COMPLAINT_CATEGORIES,
     COMPLAINT_CHANNELS,
@@ -15,11 +15,6 @@ from crm.labels import (
     SATISFACTION,
     choices,
 )
-
-
-def _realistic(form, field) -> None:
-    if field.data and not (2000 <= field.data.year <= 2100):
-        raise ValidationError(_l("Enter a realistic date."))
 
 
 class ComplaintForm(FlaskForm):
@@ -68,7 +63,7 @@ class HandoverForm(FlaskForm):
 class ExtendForm(FlaskForm):
     """Move the resolve deadline to the end of a later day."""
 
-    new_due = DateField(_l("New deadline"), validators=[InputRequired(), _realistic])
+    new_due = DateField(_l("New deadline"), validators=[InputRequired(), realistic_date])
     reason = StringField(_l("Reason"), filters=TEXT, validators=[DataRequired(), max_len(200)])
 
 
@@ -96,7 +91,7 @@ class ReopenForm(FlaskForm):
 class WorkdayOverrideForm(FlaskForm):
     """Mark a date as a working day or a day off."""
 
-    day = DateField(_l("Date"), validators=[InputRequired(), _realistic])
+    day = DateField(_l("Date"), validators=[InputRequired(), realistic_date])
     is_working_day = SelectField(_l("This day is"), choices=[SelectChoice("0", _l("A day off")),
                                                                     SelectChoice("1", _l("A working day"))],
                                  default="0")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from wtforms import SelectField, ValidationError
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, SelectMultipleField, ValidationError, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -49,6 +50,19 @@ class OptionalSelectField(SelectField):
         if self.data is None:
             return
         super().pre_validate(form)
+
+
+def realistic_date(form, field) -> None:
+    """A date between 2000 and 2100 (a typo like 0202 or 20255 gets a clear message)."""
+    if field.data and not (2000 <= field.data.year <= 2100):
+        raise ValidationError(_l("Enter a realistic date."))
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as big checkboxes, stored comma-separated."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 class MobileCheck:

@@ -8,14 +8,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from crm.forms.fields import TEXT, OptionalSelectField, blank_choices, max_len
+from crm.forms.fields import TEXT, CheckboxesField, OptionalSelectField, blank_choices, max_len
 from crm.labels import (
     ASSETS_BANDS,
     CONTACT_CHANNELS,
@@ -29,13 +27,6 @@ from crm.labels import (
     PRODUCT_TYPES,
     choices,
 )
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as big checkboxes, stored comma-separated."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class NeedsProfileForm(FlaskForm):
@@ -53,6 +44,8 @@ class NeedsProfileForm(FlaskForm):
     preference = OptionalSelectField(_l("Investment preference"), choices=blank_choices(PREFERENCES))
     contact_channel = OptionalSelectField(_l("Preferred contact channel"), choices=blank_choices(CONTACT_CHANNELS))
     contact_time = StringField(_l("Preferred contact time"), filters=TEXT, validators=[Optional(), max_len(60)])
+    birthday = DateField(_l("Birthday"), validators=[Optional()],
+                         description=_l("Only when the ID number is not on file or gives another date."))
     notes = TextAreaField(_l("Notes"), filters=TEXT, validators=[Optional(), max_len(4000)])
 
     def load(self, values: dict) -> None:
@@ -68,7 +61,7 @@ class NeedsProfileForm(FlaskForm):
         """Cleaned values keyed by profile attribute."""
         data = {name: getattr(self, name).data for name in (
             "income_band", "assets_band", "experience_years", "horizon", "liquidity_need", "preference",
-            "contact_channel")}
+            "contact_channel", "birthday")}
         data["product_types"] = ",".join(sorted(self.product_types.data or []))
         data["goals"] = ",".join(sorted(self.goals.data or []))
         data["contact_time"] = self.contact_time.data or ""

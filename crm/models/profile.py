@@ -37,6 +37,7 @@ class NeedsProfile(Base):
     preference: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     contact_channel: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     contact_time: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
+    birthday: so.Mapped[date | None]  # when the ID number does not say (or is not on file)
     notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     saved_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     saved_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)

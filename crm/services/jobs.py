@@ -59,7 +59,8 @@ def claim(job: str, run_key: str, owner: str | None = None) -> bool:
 
 def run_once(job: str, run_key: str, work: Callable[[], object], force: bool = False) -> RunResult:
     """Run `work` for this slot unless another process already did; record its outcome."""
-    key = run_key if not force else f"{run_key}#forced-{utcnow().isoformat(timespec='seconds')}"
+    # A forced run always runs: its key names the moment and the process that forced it.
+    key = run_key if not force else f"{run_key}#forced-{utcnow().isoformat(timespec='seconds')}-{os.getpid()}"
     if not claim(job, key):
         return RunResult(job, key, ran=False, outcome="already claimed")
     try:
@@ -179,6 +180,13 @@ def callback_sample(year: int, now: datetime | None = None, seed: int | None = N
                          source_key=f"callback-sample:{year}:{client.id}")
     db.session.commit()
     return f"call-back sample {year}: {size} of {len(ids)} active clients"
+
+
+def plan_followups(now: datetime | None = None) -> str:
+    """Create the follow-ups of service-plan occurrences coming up (see crm.services.plans)."""
+    from crm.services import plans
+
+    return str(plans.generate(now=now or utcnow()))
 
 
 def _callback_title(client: Client) -> str:

@@ -15,7 +15,7 @@ from crm.services import audit
 
 PROFILE_FIELDS = (
     "income_band", "assets_band", "experience_years", "product_types", "goals", "horizon",
-    "liquidity_need", "preference", "contact_channel", "contact_time", "notes",
+    "liquidity_need", "preference", "contact_channel", "contact_time", "birthday", "notes",
 )
 
 
