@@ -34,6 +34,7 @@ run: install
 	$(BIN)/flask --app wsgi seed-demo --if-empty
 	$(BIN)/flask --app wsgi load-questionnaire --if-none
 	$(BIN)/flask --app wsgi scan-clients
+	$(BIN)/flask --app wsgi plan-followups
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 ## Run the whole suite (SQLite; browser tests when /usr/bin/chromium exists)

@@ -127,7 +127,29 @@ def seed(n_clients: int = 200, rng_seed: int = 20261125) -> str:
     products = _seed_products()
     snapshots = _seed_assets(rng, now)
     assessed = _seed_assessments(rng, now, managers)
-    return f"{len(products)} products, {snapshots} asset snapshots, {assessed} risk assessments, 4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits"
+    planned = _seed_plans(now)
+    return (f"{len(products)} products, {snapshots} asset snapshots, {assessed} risk assessments, "
+            f"{planned} service plans, 4 users, 1 team, {len(outlets)} outlets, {n_clients} clients, {visits} visits")
+
+
+def _seed_plans(now, per_manager: int = 6) -> int:
+    """Service plans started today for a few active clients in the higher tiers of each manager."""
+    from crm.models import Tier
+    from crm.services import plans
+
+    started = 0
+    owners = db.session.execute(sa.select(Client.owner_id).distinct().order_by(Client.owner_id)).scalars().all()
+    for owner_id in owners:
+        chosen = db.session.execute(
+            sa.select(Client).join(Tier, Tier.id == Client.tier_id)
+            .where(Client.owner_id == owner_id, Client.stage == Stage.ACTIVE.value)
+            .order_by(Tier.min_assets_fen.desc(), Client.id).limit(per_manager)).scalars().all()
+        for client in chosen:
+            template = plans.template_for(client)
+            if template is not None:
+                plans.start_plan(client, client.owner, template, "", now=now)
+                started += 1
+    return started
 
 
 def _seed_products() -> list:
