@@ -287,6 +287,7 @@ def test_the_review_date_brings_a_reminder_once_and_a_revised_date_another(world
     assert [(r.kind, r.due_at.astimezone(SHANGHAI).date()) for r in reminders] == [("review", date(2027, 3, 20))]
     plans.update_plan(plan, world.manager1, "新目标", date(2027, 9, 20), plan.version)
     db.session.commit()
+    assert db.session.get(FollowUp, reminders[0].id).status == "done"  # revising was the review
     plans.generate(now=datetime(2027, 9, 14, 10, 0, tzinfo=SHANGHAI))
     assert db.session.query(FollowUp).filter(FollowUp.source_key.startswith("plan-review:")).count() == 2
     assert plans.progress(plan, now=datetime(2027, 9, 21, tzinfo=SHANGHAI)).review_due is True

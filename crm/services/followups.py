@@ -62,21 +62,12 @@ def create(client: Client, assignee: User | int, due_at: datetime, kind: FollowU
            title: str = "", priority: int = 2, source_key: str | None = None, note: str = "",
            notify_assignee: bool = False) -> FollowUp:
     """Add a follow-up; a generated one (with `source_key`) is created once, whatever the retries."""
-    return create_once(client, assignee, due_at, kind, source, creator, title, priority, source_key, note,
-                       notify_assignee)[0]
-
-
-def create_once(client: Client, assignee: User | int, due_at: datetime, kind: FollowUpKind | str,
-                source: FollowUpSource | str = FollowUpSource.MANUAL, creator: User | None = None,
-                title: str = "", priority: int = 2, source_key: str | None = None, note: str = "",
-                notify_assignee: bool = False) -> tuple[FollowUp, bool]:
-    """`create`, also saying whether this call inserted it (False: it existed or a concurrent run won)."""
     assignee_id = assignee if isinstance(assignee, int) else assignee.id
     if source_key is not None:
         existing = db.session.execute(sa.select(FollowUp).where(
             FollowUp.source == str(source), FollowUp.source_key == source_key)).scalar_one_or_none()
         if existing is not None:
-            return existing, False
+            return existing
     followup = FollowUp(client_id=client.id, assignee_id=assignee_id, creator_id=creator.id if creator else None,
                         due_at=due_at, kind=str(kind), source=str(source), source_key=source_key,
                         title=title[:200], priority=priority, note=note, status=FollowUpStatus.OPEN.value,
@@ -88,10 +79,10 @@ def create_once(client: Client, assignee: User | int, due_at: datetime, kind: Fo
     except IntegrityError:
         # A concurrent run created the same generated follow-up first.
         return db.session.execute(sa.select(FollowUp).where(
-            FollowUp.source == str(source), FollowUp.source_key == source_key)).scalar_one(), False
+            FollowUp.source == str(source), FollowUp.source_key == source_key)).scalar_one()
     if notify_assignee and assignee_id != (creator.id if creator else None):
         notify_assignment(followup, creator)
-    return followup, True
+    return followup
 
 
 def from_visit(visit: VisitLog, actor: User) -> FollowUp | None:

@@ -151,17 +151,7 @@ def _check_item(item: Mapping) -> None:
 
 def birthday_of(client: Client) -> date | None:
     """The birthday from the latest needs profile, else from the ID number, else unknown."""
-    entered = db.session.execute(
-        sa.select(NeedsProfile.birthday).where(NeedsProfile.client_id == client.id)
-        .order_by(NeedsProfile.version.desc()).limit(1)).scalar()
-    if entered is not None:
-        return entered
-    if client.id_number:
-        try:
-            return id_birth_date(client.id_number)
-        except InvalidFormat:
-            return None
-    return None
+    return _birthday(client, _latest_birthdays([client.id]))
 
 
 def schedule_of(item: PlanItem, birthday: date | None) -> cadence.Schedule:
@@ -286,6 +276,13 @@ def update_plan(plan: ServicePlan, actor: User, goals: str, review_on: date, loa
     plan.goals, plan.review_on = goals, review_on
     if changed:
         audit.record(actor, "plan.update", "client", plan.client_id, detail=f"plan {plan.id}: {', '.join(changed)}")
+    if "review_on" in changed:
+        # Setting the next review date is the review: its open reminder is done.
+        db.session.execute(
+            sa.update(FollowUp).where(FollowUp.source == FollowUpSource.PLAN.value, FollowUp.status.in_(OPEN),
+                                      FollowUp.source_key.startswith(f"plan-review:{plan.id}:", autoescape=True))
+            .values(status=FollowUpStatus.DONE.value, completed_at=utcnow(), version=FollowUp.version + 1)
+            .execution_options(synchronize_session="fetch"))
     db.session.flush()
 
 
@@ -307,7 +304,7 @@ def _item_key_prefix(item_id: int) -> str:
 def _cancel_open(item_ids: Iterable[int], plan: ServicePlan | None = None) -> int:
     conditions = [FollowUp.source_key.startswith(_item_key_prefix(i), autoescape=True) for i in item_ids]
     if plan is not None:
-        conditions.append(FollowUp.source_key.startswith(f"plan-review:{plan.id}:", autoescape=True))
+        conditions.append(FollowUp.source_key.startswith(f"plan-review:{plan.id}:", autoescape=True))  # all dates
     if not conditions:
         return 0
     result = db.session.execute(
@@ -331,15 +328,22 @@ class Generated:
     def __str__(self) -> str:
         return f"plans {self.plans}: follow-ups created {self.created}, review reminders {self.reviews}"
 
+    def add(self, other: Generated) -> None:
+        """Add another batch's counts to these."""
+        self.plans += other.plans
+        self.created += other.created
+        self.reviews += other.reviews
+
 
 def occurrence_key(item_id: int, day: date) -> str:
     """The follow-up key of one occurrence of one item."""
     return f"{_item_key_prefix(item_id)}{day.isoformat()}"
 
 
-def generate(now: datetime | None = None, batch: int = 200) -> Generated:
+def generate(now: datetime | None = None, batch: int = 500) -> Generated:
     """Create the follow-ups of every active plan's occurrences in the window; commit per batch."""
     now = now or utcnow()
+    window = Window.read(now)
     report = Generated()
     last_id = 0
     while True:
@@ -351,51 +355,116 @@ def generate(now: datetime | None = None, batch: int = 200) -> Generated:
             .order_by(ServicePlan.id).limit(batch)).scalars())
         if not plans:
             return report
-        for plan in plans:
-            one = generate_for(plan, now)
-            report.plans += 1
-            report.created += one.created
-            report.reviews += one.reviews
-        db.session.commit()
         last_id = plans[-1].id
+        report.add(_generate(plans, now, window))
+        db.session.commit()
 
 
 def generate_for(plan: ServicePlan, now: datetime) -> Generated:
-    """Create the missing follow-ups of one plan's occurrences from `grace` days ago to `lead` days ahead."""
-    today = local_today(now)
-    lead, grace = settings.get_int("plan_lead_days"), settings.get_int("plan_grace_days")
-    start, end = max(plan.started_on, today - timedelta(days=grace)), today + timedelta(days=lead)
-    report = Generated()
-    birthday = None
-    wanted: list[tuple[PlanItem, date]] = []
-    for item in sorted(plan.items, key=lambda i: i.id):
-        if not item.active:
-            continue
-        if item.cadence == cadence.Cadence.BIRTHDAY:
-            birthday = birthday or birthday_of(plan.client)
-        wanted.extend((item, day) for day in cadence.occurrences(schedule_of(item, birthday), start, end))
-    keys = [occurrence_key(item.id, day) for item, day in wanted]
-    existing = set(db.session.execute(sa.select(FollowUp.source_key).where(
-        FollowUp.source == FollowUpSource.PLAN.value, FollowUp.source_key.in_(keys))).scalars()) if keys else set()
-    client = plan.client
-    with force_locale(client.owner.locale or "zh_CN"):
-        for item, day in wanted:
-            key = occurrence_key(item.id, day)
-            if key in existing:
-                continue
-            title, note = _occurrence_text(item, day, client, now)
-            _, created = followups.create_once(client, client.owner_id, followups.local_morning(day),
-                                               FollowUpKind.PLAN_ITEM, FollowUpSource.PLAN, title=title, note=note,
-                                               source_key=key)
-            report.created += created
-        review_from = plan.review_on - timedelta(days=lead)
-        if review_from <= today:
-            key = f"plan-review:{plan.id}:{plan.review_on.isoformat()}"
-            _, created = followups.create_once(
-                client, client.owner_id, followups.local_morning(max(plan.review_on, today)), FollowUpKind.REVIEW,
-                FollowUpSource.PLAN, title=gettext("Review the service plan"), source_key=key)
-            report.reviews += created
+    """Create the missing follow-ups of one plan (when it starts or gains an item)."""
+    return _generate([plan], now, Window.read(now))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Occurrences from `grace` days ago to `lead` days ahead get their follow-up."""
+
+    today: date
+    lead: int
+    grace: int
+
+    @classmethod
+    def read(cls, now: datetime) -> Window:
+        return cls(local_today(now), settings.get_int("plan_lead_days"), settings.get_int("plan_grace_days"))
+
+    def span(self, plan: ServicePlan) -> tuple[date, date]:
+        return max(plan.started_on, self.today - timedelta(days=self.grace)), self.today + timedelta(days=self.lead)
+
+
+def _latest_birthdays(client_ids: list[int]) -> dict[int, date]:
+    """The birthday entered in each client's latest needs profile, for those that have one."""
+    latest = (sa.select(NeedsProfile.client_id, sa.func.max(NeedsProfile.version).label("version"))
+              .where(NeedsProfile.client_id.in_(client_ids)).group_by(NeedsProfile.client_id).subquery())
+    return dict(db.session.execute(
+        sa.select(NeedsProfile.client_id, NeedsProfile.birthday)
+        .join(latest, sa.and_(latest.c.client_id == NeedsProfile.client_id, latest.c.version == NeedsProfile.version))
+        .where(NeedsProfile.birthday.is_not(None))).all())
+
+
+def _birthday(client: Client, entered: dict[int, date]) -> date | None:
+    if client.id in entered:
+        return entered[client.id]
+    if client.id_number:
+        try:
+            return id_birth_date(client.id_number)
+        except InvalidFormat:
+            return None
+    return None
+
+
+def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Generated:
+    """One batch: work out every occurrence, skip the keys that exist, insert the rest ignoring twins.
+
+    The insert says ON CONFLICT DO NOTHING on (source, source_key): a concurrent run that inserted
+    the same occurrence first simply wins, and only the rows this run inserted are counted.
+    """
+    report = Generated(plans=len(plans))
+    with_birthday = [p.client_id for p in plans if any(i.active and i.cadence == cadence.Cadence.BIRTHDAY
+                                                       for i in p.items)]
+    entered = _latest_birthdays(with_birthday) if with_birthday else {}
+    wanted: list[tuple[ServicePlan, PlanItem | None, date, str]] = []
+    for plan in plans:
+        start, end = window.span(plan)
+        birthday = _birthday(plan.client, entered) if plan.client_id in with_birthday else None
+        for item in sorted(plan.items, key=lambda i: i.id):
+            if item.active:
+                wanted.extend((plan, item, day, occurrence_key(item.id, day))
+                              for day in cadence.occurrences(schedule_of(item, birthday), start, end))
+        if plan.review_on - timedelta(days=window.lead) <= window.today:
+            wanted.append((plan, None, max(plan.review_on, window.today), review_key(plan)))
+    existing: set[str] = set()
+    keys = [key for *_, key in wanted]
+    for chunk in range(0, len(keys), 1000):
+        existing.update(db.session.execute(sa.select(FollowUp.source_key).where(
+            FollowUp.source == FollowUpSource.PLAN.value, FollowUp.source_key.in_(keys[chunk:chunk + 1000]))
+        ).scalars())
+    missing = [w for w in wanted if w[3] not in existing]
+    if not missing:
+        return report
+    rows = []
+    by_locale: dict[str, list] = {}
+    for entry in missing:
+        by_locale.setdefault(entry[0].client.owner.locale or "zh_CN", []).append(entry)
+    for locale, entries in by_locale.items():
+        with force_locale(locale):
+            for plan, item, day, key in entries:
+                title, note = (_occurrence_text(item, day, plan.client, now) if item is not None
+                               else (gettext("Review the service plan"), ""))
+                due = followups.local_morning(day)
+                rows.append({"client_id": plan.client_id, "assignee_id": plan.client.owner_id, "due_at": due,
+                             "kind": (FollowUpKind.PLAN_ITEM if item is not None else FollowUpKind.REVIEW).value,
+                             "source": FollowUpSource.PLAN.value, "source_key": key, "title": title[:200],
+                             "note": note, "priority": 2, "status": FollowUpStatus.OPEN.value,
+                             "reminder_at": due - timedelta(minutes=30), "created_at": now, "version": 1})
+    db.session.flush()
+    inserted = db.session.execute(_insert_ignoring_twins().returning(FollowUp.source_key), rows).scalars().all()
+    report.reviews = sum(1 for key in inserted if key.startswith("plan-review:"))
+    report.created = len(inserted) - report.reviews
     return report
+
+
+def _insert_ignoring_twins():
+    """INSERT ... ON CONFLICT (source, source_key) DO NOTHING, in the dialect of the database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(FollowUp.__table__).on_conflict_do_nothing(index_elements=["source", "source_key"])
+
+
+def review_key(plan: ServicePlan) -> str:
+    """The follow-up key of the plan's review reminder (a new review date gets a new reminder)."""
+    return f"plan-review:{plan.id}:{plan.review_on.isoformat()}"
 
 
 def item_name(item: PlanItem | PlanTemplateItem) -> str:
