@@ -390,7 +390,6 @@ PLAN_ERRORS = {
     "every": _l("Enter how many days, weeks or months between occurrences (1 or more)."),
     "holidays": _l("Choose at least one holiday."),
     "product": _l("Choose the product to recommend."),
-    "product_kind": _l("Only a product recommendation names a product."),
     "birthday_kind": _l("Birthdays and holidays go with the care item."),
     "no_birthday": _l("No birthday on file: add it to the needs profile or enter the ID number."),
     "review_on": _l("The review date must be after the plan's start."),

@@ -92,7 +92,10 @@ def test_a_plan_starts_from_the_tier_template_and_creates_the_first_week_of_foll
     assert first.due_at.astimezone(SHANGHAI) == datetime(2026, 9, 20, 9, 0, tzinfo=SHANGHAI)
     assert first.title == "定期回访"
     care = db.session.execute(sa.select(FollowUp).where(FollowUp.source_key.endswith(":2026-09-25"))).scalar_one()
-    assert "中秋" in care.title
+    assert care.title == "节日关怀：中秋节"
+    birthday_care = db.session.execute(sa.select(FollowUp).where(FollowUp.source_key.endswith(":2026-09-22"))
+                                       ).scalar_one()
+    assert birthday_care.title == "生日关怀"
     # ...and it is on manager1's Today, today.
     view = followups.today_view(world.manager1, now=SEP20)
     assert [f.id for f in view.today] == [first.id]
@@ -203,6 +206,17 @@ def test_a_29_february_birthday_is_cared_for_on_28_february(world):
     assert f"plan-item:{birthday.id}:2027-02-28" in plan_keys(client)
     plans.generate(now=datetime(2028, 2, 25, 10, 0, tzinfo=SHANGHAI))
     assert f"plan-item:{birthday.id}:2028-02-29" in plan_keys(client)
+
+
+def test_a_birthday_entered_in_the_needs_profile(app, world, login):
+    client = make_client(world.manager1, name="无证件")
+    db.session.commit()
+    c = login("manager1")
+    bad = c.post(f"/clients/{client.id}/profile", data={"version": "0", "birthday": "1800-01-01"})
+    assert bad.status_code == 422 and "请填写 1900 年至今天之间的生日" in bad.get_data(as_text=True)
+    assert c.post(f"/clients/{client.id}/profile", data={"version": "0", "birthday": "1984-02-29"}).status_code == 303
+    assert plans.birthday_of(client) == date(1984, 2, 29)
+    assert "1984" in c.get(f"/clients/{client.id}/profile").get_data(as_text=True)
 
 
 def test_a_birthday_item_needs_a_birthday(world):

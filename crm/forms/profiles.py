@@ -1,6 +1,8 @@
 """Forms of the needs profile and the investor type decision."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -11,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from crm.forms.fields import TEXT, CheckboxesField, OptionalSelectField, blank_choices, max_len
 from crm.labels import (
@@ -29,6 +31,11 @@ from crm.labels import (
 )
 
 
+def _past_birthday(form, field) -> None:
+    if field.data and not (date(1900, 1, 1) <= field.data <= date.today()):
+        raise ValidationError(_l("Enter a birthday between 1900 and today."))
+
+
 class NeedsProfileForm(FlaskForm):
     """Financial situation, experience, goals and preferences of the client."""
 
@@ -44,7 +51,7 @@ class NeedsProfileForm(FlaskForm):
     preference = OptionalSelectField(_l("Investment preference"), choices=blank_choices(PREFERENCES))
     contact_channel = OptionalSelectField(_l("Preferred contact channel"), choices=blank_choices(CONTACT_CHANNELS))
     contact_time = StringField(_l("Preferred contact time"), filters=TEXT, validators=[Optional(), max_len(60)])
-    birthday = DateField(_l("Birthday"), validators=[Optional()],
+    birthday = DateField(_l("Birthday"), validators=[Optional(), _past_birthday],
                          description=_l("Only when the ID number is not on file or gives another date."))
     notes = TextAreaField(_l("Notes"), filters=TEXT, validators=[Optional(), max_len(4000)])
 

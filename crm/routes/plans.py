@@ -15,6 +15,7 @@ from crm.services import plans, settings, submissions, suitability
 from crm.services.access import get_client_or_404
 
 bp = Blueprint("plans", __name__)
+PLAN_LIST_LIMIT = 200
 
 
 @bp.before_request
@@ -177,7 +178,8 @@ def end(client_id: int):
 @bp.get("/plans")
 def index():
     """Active plans of the clients one may see, earliest review date first."""
-    return render("plans/index.html", rows=plans.visible_plans(current_user), today=plans.local_today())
+    rows = plans.visible_plans(current_user, limit=PLAN_LIST_LIMIT)
+    return render("plans/index.html", rows=rows, today=plans.local_today(), limit=PLAN_LIST_LIMIT)
 
 
 # ---------------------------------------------------------------- templates (admin)

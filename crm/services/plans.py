@@ -484,12 +484,12 @@ def _occurrence_text(item: PlanItem, day: date, client: Client, now: datetime) -
 
     title = item_name(item)
     note = ""
-    if item.cadence == cadence.Cadence.BIRTHDAY:
-        title = gettext("Birthday care: %(title)s", title=title)
+    if item.cadence == cadence.Cadence.BIRTHDAY and not item.title:
+        title = gettext("Birthday care")
     elif item.cadence == cadence.Cadence.HOLIDAYS:
         names = [str(HOLIDAYS[code]) for code in item.holidays.split(",")
                  if code and cadence.holiday_in(day.year, code) == day]
-        title = f"{title}：{'、'.join(names)}" if names else title
+        title = "：".join([item.title or gettext("Holiday care"), "、".join(names)])
     if item.kind == PlanItemKind.PRODUCT and item.product is not None:
         decision = suitability.check(client, item.product, now)
         if decision.outcome != "match":
