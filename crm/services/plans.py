@@ -445,7 +445,8 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
                              "kind": (FollowUpKind.PLAN_ITEM if item is not None else FollowUpKind.REVIEW).value,
                              "source": FollowUpSource.PLAN.value, "source_key": key, "title": title[:200],
                              "note": note, "priority": 2, "status": FollowUpStatus.OPEN.value,
-                             "reminder_at": due - timedelta(minutes=30), "created_at": now, "version": 1})
+                             # Routine work: the morning digest lists it, no email of its own each time.
+                             "reminder_at": None, "created_at": now, "version": 1})
     db.session.flush()
     inserted = db.session.execute(_insert_ignoring_twins().returning(FollowUp.source_key), rows).scalars().all()
     report.reviews = sum(1 for key in inserted if key.startswith("plan-review:"))
