@@ -19,12 +19,13 @@ from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from crm.domain.formats import InvalidFormat, normalize_mobile, yuan_to_fen
 from crm.extensions import db
 from crm.models import AssetSnapshot, Client, TierChange, User, utcnow
 from crm.models.base import UTCDateTime
+from crm.services import dialect
 
 __all__ = [
     "COLUMNS",
@@ -352,13 +353,6 @@ def _parse(text: str, errors: _Errors, today: date,
 # has no arrays and caps the parameters of a statement, gets chunked IN lists and executemany.
 
 
-def _is_postgresql() -> bool:
-    name = db.engine.dialect.name
-    if name not in ("postgresql", "sqlite"):  # pragma: no cover - the app supports these two
-        raise RuntimeError(f"unsupported database: {name}")
-    return name == "postgresql"
-
-
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -367,7 +361,7 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 def _among(column: sa.ColumnElement, values: Iterable, item_type: sa.types.TypeEngine) -> Iterator:
     """WHERE conditions, one per statement to run, that together select `column` in `values`."""
     ordered = sorted(values)
-    if _is_postgresql():
+    if dialect.is_postgresql():
         for chunk in _chunks(ordered, PG_CHUNK):
             yield column == sa.any_(sa.bindparam(None, list(chunk), type_=postgresql.ARRAY(item_type)))
     else:
@@ -420,7 +414,7 @@ def _upsert(values: list[dict], source: str, actor_id: int | None) -> None:
         return
     table = AssetSnapshot.__table__
     now = utcnow()
-    if _is_postgresql():
+    if dialect.is_postgresql():
         for chunk in _chunks(values, PG_CHUNK):
             rows = sa.func.unnest(
                 sa.bindparam(None, [v["client_id"] for v in chunk], type_=postgresql.ARRAY(sa.Integer)),
@@ -431,11 +425,11 @@ def _upsert(values: list[dict], source: str, actor_id: int | None) -> None:
                                sa.cast(sa.literal(source), sa.String(20)),
                                sa.cast(sa.literal(actor_id), sa.Integer),
                                sa.cast(sa.literal(now, UTCDateTime()), sa.DateTime()))
-            stmt = postgresql.insert(table).from_select(
+            stmt = dialect.insert(table).from_select(
                 ["client_id", "as_of", "total_assets_fen", "source", "created_by_id", "created_at"], select)
             db.session.execute(_on_conflict(stmt, table))
     else:
-        stmt = _on_conflict(sqlite.insert(table), table)
+        stmt = _on_conflict(dialect.insert(table), table)
         db.session.execute(stmt, [{**v, "source": source, "created_by_id": actor_id, "created_at": now}
                                   for v in values])
 
@@ -513,7 +507,7 @@ def recompute_tiers(client_ids: Sequence[int] | None = None, source: str = "impo
     db.session.flush()
     params = {"now": utcnow(), "source": source}
     changed = 0
-    if _is_postgresql():
+    if dialect.is_postgresql():
         if client_ids is None:
             batches = [(_ALL_WITH_SNAPSHOTS, {})]
         else:

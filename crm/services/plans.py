@@ -39,7 +39,7 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, followups, settings, suitability
+from crm.services import audit, dialect, followups, settings, suitability
 from crm.services.access import client_visibility
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -455,12 +455,8 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
 
 
 def _insert_ignoring_twins():
-    """INSERT ... ON CONFLICT (source, source_key) DO NOTHING, in the dialect of the database."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(FollowUp.__table__).on_conflict_do_nothing(index_elements=["source", "source_key"])
+    """INSERT ... ON CONFLICT (source, source_key) DO NOTHING."""
+    return dialect.insert(FollowUp.__table__).on_conflict_do_nothing(index_elements=["source", "source_key"])
 
 
 def review_key(plan: ServicePlan) -> str:

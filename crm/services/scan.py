@@ -57,12 +57,11 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.extensions import db
 from crm.models import AssetSnapshot, Client, ClientFlag, FollowUp, Stage, Tier, utcnow
 from crm.models.base import UTCDateTime
-from crm.services import audit, settings
+from crm.services import audit, dialect, settings
 from crm.services.followups import SHANGHAI, local_morning
 
 __all__ = [
@@ -167,13 +166,6 @@ _changes = sa.Table(
 )
 
 
-def _is_postgresql() -> bool:
-    name = db.engine.dialect.name
-    if name not in ("postgresql", "sqlite"):  # pragma: no cover - the app supports these two
-        raise RuntimeError(f"unsupported database: {name}")
-    return name == "postgresql"
-
-
 def _context(now: datetime) -> ScanContext:
     return ScanContext(
         now=now, today=now.astimezone(SHANGHAI).date(),
@@ -187,7 +179,7 @@ def _context(now: datetime) -> ScanContext:
 
 def _days_before(day: sa.ColumnElement, days: int) -> sa.ColumnElement:
     """`day` minus a number of days, on a DATE column (the one dialect-specific expression)."""
-    if _is_postgresql():
+    if dialect.is_postgresql():
         return day - sa.cast(sa.literal(int(days)), sa.Integer)
     return sa.func.date(day, f"-{int(days)} days")
 
@@ -313,7 +305,7 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     now = (now or utcnow()).astimezone(timezone.utc)
     db.session.flush()
     session = db.session
-    is_pg = _is_postgresql()
+    is_pg = dialect.is_postgresql()
     if is_pg:
         # Two scans at once would both see "no open flag" and raise twice: take turns.
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
@@ -365,7 +357,7 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
         # 5. One follow-up per raised flag (ids above last_id), for the client's owner, due 09:00
         # Shanghai today or now if later. The unique (source, source_key) makes a repeat impossible.
         due = max(local_morning(ctx.today), now)
-        report.followups_created = session.execute(_insert(FollowUp.__table__, is_pg).from_select(
+        report.followups_created = session.execute(dialect.insert(FollowUp.__table__).from_select(
             ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
              "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
             sa.select(
@@ -391,11 +383,6 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
         if isinstance(obj, ClientFlag):
             session.expire(obj)
     return report
-
-
-def _insert(table: sa.Table, is_pg: bool):
-    """INSERT with ON CONFLICT support on either dialect."""
-    return postgresql.insert(table) if is_pg else sqlite.insert(table)
 
 
 # --------------------------------------------------------------------------- reading
