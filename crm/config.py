@@ -73,6 +73,7 @@ def from_environment(instance_path: str) -> dict:
         "CRM_SMTP_USER": os.environ.get("CRM_SMTP_USER", ""),
         "CRM_SMTP_PASSWORD": os.environ.get("CRM_SMTP_PASSWORD", ""),
         "CRM_SMTP_TLS": os.environ.get("CRM_SMTP_TLS", "none").strip().lower(),  # none / starttls / ssl
+        "CRM_SMTP_CA_FILE": os.environ.get("CRM_SMTP_CA_FILE", ""),  # PEM CAs to trust besides the system's
         # Scheduler (local Asia/Shanghai times): daily scan, morning digests, reminder cadence.
         "CRM_SCAN_AT": os.environ.get("CRM_SCAN_AT", "06:30"),
         "CRM_DIGEST_AT": os.environ.get("CRM_DIGEST_AT", "08:00"),

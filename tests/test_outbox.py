@@ -4,11 +4,13 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
 import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from flask_babel import force_locale, format_datetime, gettext
@@ -165,6 +167,73 @@ def test_the_sender_logs_in_when_a_user_is_configured(app, world):
         app.config["CRM_SMTP_PASSWORD"] = "s3cret"
         assert outbox.send_now().sent == 1
         assert len(server.inbox.envelopes) == 1
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def tls(tmp_path):
+    """A private CA (written to a PEM file the app can trust) and server contexts for 127.0.0.1."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "relay-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, str(ca_file)
+
+
+def test_starttls_with_login_delivers_through_a_relay_that_demands_it(app, world, tls):
+    """The usual company relay: STARTTLS required before AUTH and MAIL; the certificate is checked."""
+    server_context, ca_file = tls
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"crm", b"s3cret"), handled=False)
+
+    server = SmtpServer(tls_context=server_context, require_starttls=True, authenticator=authenticator,
+                        auth_required=True)
+    server.start()
+    try:
+        app.config.update(CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=server.port, CRM_SMTP_TLS="none",
+                          CRM_SMTP_USER="crm", CRM_SMTP_PASSWORD="s3cret", CRM_SMTP_CA_FILE=ca_file)
+        row = queue_assignment(world)
+        assert outbox.deliver_due().retried == 1  # plain SMTP is refused by this relay
+        assert reload(row).status == "queued" and server.inbox.envelopes == []
+        app.config["CRM_SMTP_TLS"] = "starttls"
+        assert outbox.send_now().sent == 1
+        [message] = server.inbox.messages
+        assert message["Message-ID"] == row.message_id
+    finally:
+        server.stop()
+
+
+def test_implicit_tls_delivers(app, world, tls):
+    server_context, ca_file = tls
+    server = SmtpServer(server_hostname="127.0.0.1", ssl_context=server_context)
+    server.start()
+    try:
+        app.config.update(CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=server.port, CRM_SMTP_TLS="ssl",
+                          CRM_SMTP_USER="", CRM_SMTP_CA_FILE=ca_file)
+        queue_assignment(world)
+        assert outbox.deliver_due().sent == 1
+        assert len(server.inbox.envelopes) == 1
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_a_certificate_nobody_trusts_is_refused_and_the_email_kept(app, world, tls, mode):
+    server_context, _ca_file = tls
+    options = ({"tls_context": server_context, "require_starttls": True} if mode == "starttls"
+               else {"server_hostname": "127.0.0.1", "ssl_context": server_context})
+    server = SmtpServer(**options)
+    server.start()
+    try:
+        app.config.update(CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=server.port, CRM_SMTP_TLS=mode,
+                          CRM_SMTP_USER="", CRM_SMTP_CA_FILE="")
+        row = queue_assignment(world)
+        assert outbox.deliver_due().retried == 1
+        assert "CERTIFICATE_VERIFY_FAILED" in reload(row).last_error
+        assert server.inbox.envelopes == []
     finally:
         server.stop()
 

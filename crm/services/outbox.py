@@ -107,14 +107,17 @@ def connect(config) -> smtplib.SMTP:
     mode = config.get("CRM_SMTP_TLS", "none")
     if mode not in TLS_MODES:
         raise ValueError(f"CRM_SMTP_TLS is {mode!r}: use one of {', '.join(TLS_MODES)}")
+    # The server's certificate is always verified: against the system's CAs, or the operator's own
+    # bundle (CRM_SMTP_CA_FILE) for a relay whose certificate an internal CA issued.
+    context = ssl.create_default_context(cafile=config.get("CRM_SMTP_CA_FILE") or None)
     if mode == "ssl":
-        conn = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context())
+        conn = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=context)
     else:
         conn = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
     try:
         conn.ehlo()
         if mode == "starttls":
-            conn.starttls(context=ssl.create_default_context())
+            conn.starttls(context=context)
             conn.ehlo()
         if config.get("CRM_SMTP_USER"):
             conn.login(config["CRM_SMTP_USER"], config.get("CRM_SMTP_PASSWORD", ""))
