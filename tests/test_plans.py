@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crm.domain.formats import _id_check_char
 from crm.extensions import db
@@ -26,7 +28,8 @@ from crm.models import (
     Tier,
     utcnow,
 )
-from crm.services import followups, plans, settings
+from crm.services import followups, plans
+from crm.services import settings as app_settings
 from tests.factories import make_client, make_visit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -162,7 +165,7 @@ def test_plan_follow_ups_come_in_the_morning_digest_not_one_email_each(app, worl
 
 def test_a_scheduler_that_was_down_catches_up_only_the_grace_period(world, gold):
     start(gold, world.manager1)
-    settings.set_int("plan_grace_days", 3, world.admin)
+    app_settings.set_int("plan_grace_days", 3, world.admin)
     db.session.commit()
     before = set(plan_keys(gold))
     plans.generate(now=SEP20 + timedelta(days=60))  # window 16 Nov – 26 Nov
@@ -172,7 +175,7 @@ def test_a_scheduler_that_was_down_catches_up_only_the_grace_period(world, gold)
 
 
 def test_the_lead_days_setting_moves_the_horizon(world, gold):
-    settings.set_int("plan_lead_days", 0, world.admin)
+    app_settings.set_int("plan_lead_days", 0, world.admin)
     db.session.commit()
     plan = start(gold, world.manager1)
     assert plan_keys(gold) == [f"plan-item:{item_of(plan, 'review_call').id}:2026-09-20"]
@@ -351,11 +354,11 @@ def test_two_processes_generating_at_once_create_each_occurrence_once(app, world
         client.tier_id = tier("钻石").id
         clients.append(client)
     db.session.commit()
-    settings.set_int("plan_lead_days", 0, world.admin)  # starting creates only today's occurrences
+    app_settings.set_int("plan_lead_days", 0, world.admin)  # starting creates only today's occurrences
     db.session.commit()
     for client in clients:
         start(client, client.owner, now=utcnow() - timedelta(days=1))
-    settings.set_int("plan_lead_days", 60, world.admin)
+    app_settings.set_int("plan_lead_days", 60, world.admin)
     db.session.commit()
     before = db.session.query(FollowUp).filter_by(source="plan").count()
     env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_SMTP_HOST": "", "PYTHONUNBUFFERED": "1"}
@@ -382,7 +385,7 @@ def _expected_occurrences(clients) -> int:
     total = 0
     for client in clients:
         plan = plans.active_plan(client)
-        start_day = max(plan.started_on, today - timedelta(days=settings.get_int("plan_grace_days")))
+        start_day = max(plan.started_on, today - timedelta(days=app_settings.get_int("plan_grace_days")))
         end_day = today + timedelta(days=60)
         birthday = plans.birthday_of(client)
         for item in plan.items:
@@ -535,3 +538,41 @@ def test_admins_manage_templates_and_nobody_else_can(app, world, login):
     assert c.post(f"/admin/plan-templates/{template.id}/items/{item.id}/remove").status_code == 303
     db.session.expire_all()
     assert db.session.get(PlanTemplate, template.id).items == []
+
+
+# ---------------------------------------------------------------- any input, never a server error
+
+_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["", "0", "-1", "999999", "1", "2026-02-30", "2026-12-31",
+                                                        "review_call", "care", "product", "birthday",
+                                                        "holidays", "months", "once", "mid_autumn", "1e3"]))
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.fixed_dictionaries({}, optional={
+    name: _TEXT for name in ("kind", "cadence", "every", "holidays", "product_id", "title", "starts_on")}))
+def test_the_add_service_form_never_fails_with_a_server_error(app, world, gold, login, data):
+    if plans.active_plan(gold) is None:
+        start(gold, world.manager1, now=utcnow())
+    response = login("manager1").post(f"/clients/{gold.id}/plan/items", data=data)
+    assert response.status_code in (303, 422), (data, response.status_code)
+    db.session.rollback()
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(action=st.sampled_from(["revise", "end", "start", "template", "template_item"]),
+       data=st.fixed_dictionaries({}, optional={
+           name: _TEXT for name in ("version", "goals", "review_on", "reason", "token", "template_id", "name",
+                                    "tier_id", "review_months", "active", "kind", "cadence", "every",
+                                    "offset_days")}))
+def test_the_other_plan_forms_never_fail_with_a_server_error(app, world, gold, login, action, data):
+    if plans.active_plan(gold) is None and action in ("revise", "end"):
+        start(gold, world.manager1, now=utcnow())
+    template_id = db.session.scalar(sa.select(sa.func.min(PlanTemplate.id)))  # the examples may rename it
+    path = {"revise": f"/clients/{gold.id}/plan/revise", "end": f"/clients/{gold.id}/plan/end",
+            "start": f"/clients/{gold.id}/plan", "template": f"/admin/plan-templates/{template_id}",
+            "template_item": f"/admin/plan-templates/{template_id}/items"}[action]
+    response = login("admin").post(path, data=data)
+    assert response.status_code in (303, 409, 422), (action, data, response.status_code)
+    db.session.rollback()
