@@ -243,6 +243,8 @@ SETTING_NAMES = {
     "at_risk_drop_days": _l("…within this many days"),
     "at_risk_satisfaction_max": _l("At risk when the last satisfaction score is at most"),
     "callback_sample_percent": _l("Yearly call-back sample, percentage of active clients"),
+    "flag_followups_per_day": _l("New dormant/at-risk follow-ups per manager per working day (the rest wait for "
+                                 "the next working days)"),
 }
 
 QUESTIONNAIRE_ERRORS = {

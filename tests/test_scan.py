@@ -385,3 +385,31 @@ def test_the_number_of_statements_does_not_grow_with_the_clients(app, world):
     assert large_report.followups_created > small_report.followups_created > 0
     assert small == large
     assert small <= 25
+
+
+# --------------------------------------------------------------------------- go-live: a cap per manager and day
+
+def test_new_flag_follow_ups_are_spread_over_working_days_at_risk_first(world):
+    """3 a day: 2 at-risk + 9 dormant for manager1 fill today (Wednesday), then the next working days
+    (Thursday is made a holiday, the weekend is skipped); manager2's single flag is due today."""
+    from crm.models import WorkdayOverride
+
+    settings.set_int("flag_followups_per_day", 3, world.admin)
+    db.session.add(WorkdayOverride(day=date(2026, 11, 26), is_working_day=False, note="测试假日"))
+    at_risk = [served(world.manager1, last_satisfaction=1) for _ in range(2)]
+    dormant = [served(world.manager1, last_contact=NOW - timedelta(days=200)) for _ in range(9)]
+    other = served(world.manager2, last_contact=NOW - timedelta(days=200))
+    db.session.commit()
+    report = scanned()
+    assert report.followups_created == 12
+
+    def due_of(client):
+        [followup] = followups_of(client)
+        return followup.due_at
+
+    assert [due_of(c) for c in at_risk] == [NOW, NOW]
+    assert [due_of(c) for c in dormant] == [NOW] + [shanghai(date(2026, 11, 27), 9)] * 3 + [
+        shanghai(date(2026, 11, 30), 9)] * 3 + [shanghai(date(2026, 12, 1), 9)] * 2
+    assert due_of(other) == NOW
+    assert all(f.reminder_at == f.due_at - timedelta(minutes=30) for c in dormant for f in followups_of(c))
+    assert scanned().followups_created == 0  # a second scan adds nothing

@@ -37,7 +37,9 @@ How it runs (set-based; no statement per client):
   3. UPDATE ... FROM the differences: clear (cleared_at = now; the row keeps since and reasons),
      then update the reasons of the flags still open.
   4. INSERT INTO client_flags ... SELECT the raises, then INSERT INTO follow_ups ... SELECT one
-     follow-up per flag raised (ids above the largest before) ... ON CONFLICT DO NOTHING.
+     follow-up per flag raised (ids above the largest before) ... ON CONFLICT DO NOTHING. Each
+     manager's new follow-ups are ranked (at-risk first) and spread over working days,
+     `flag_followups_per_day` per day: the due date is a CASE on rank // per-day.
 Statements: 15 to 20 on PostgreSQL, 13 to 18 on SQLite (the settings are read one by one;
 steps with nothing to do are skipped), never more with more clients. Clearing is logged by one
 audit event per run (action "flags.scan") with every count: the cleared flags themselves stay
@@ -182,6 +184,21 @@ def _days_before(day: sa.ColumnElement, days: int) -> sa.ColumnElement:
     if dialect.is_postgresql():
         return day - sa.cast(sa.literal(int(days)), sa.Integer)
     return sa.func.date(day, f"-{int(days)} days")
+
+
+def _due_days(today: date, now: datetime, count: int) -> list[datetime]:
+    """09:00 Shanghai today (or now, if later), then 09:00 on each of the next working days."""
+    from crm.domain.workdays import is_working_day
+    from crm.services.complaints import overrides
+
+    dues = [max(local_morning(today), now)]
+    calendar = overrides()  # read even when one day is enough: the statement count stays constant
+    day = today
+    while len(dues) < count:
+        day += timedelta(days=1)
+        if is_working_day(day, calendar):
+            dues.append(local_morning(day))
+    return dues
 
 
 def _text(value: str) -> sa.ColumnElement[str]:
@@ -356,18 +373,32 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
             .where(changes.c.action == _text("raise"))))
         # 5. One follow-up per raised flag (ids above last_id), for the client's owner, due 09:00
         # Shanghai today or now if later. The unique (source, source_key) makes a repeat impossible.
-        due = max(local_morning(ctx.today), now)
+        # A manager gets at most `flag_followups_per_day` of them per working day (at-risk first);
+        # the rest are due on the next working days, so a go-live scan does not bury anyone.
+        priority = sa.case((flags.c.kind == _text(AT_RISK), PRIORITY[AT_RISK]), else_=PRIORITY[DORMANT])
+        raised = (sa.select(flags.c.id, flags.c.client_id, flags.c.kind, flags.c.reasons, clients.c.owner_id,
+                            priority.label("priority"),
+                            sa.func.row_number().over(partition_by=clients.c.owner_id,
+                                                      order_by=(priority, flags.c.id)).label("rank"))
+                  .join_from(flags, clients, clients.c.id == flags.c.client_id)
+                  .where(flags.c.id > last_id, flags.c.cleared_at.is_(None)).subquery("raised"))
+        per_day = settings.get_int("flag_followups_per_day")
+        most = session.execute(sa.select(sa.func.max(raised.c.rank))).scalar_one() or 0
+        dues = _due_days(ctx.today, now, (most - 1) // per_day + 1)
+        day = (raised.c.rank - 1) // per_day
+
+        def on_day(offset: timedelta) -> sa.ColumnElement:
+            return sa.case({n: sa.literal(due - offset, UTCDateTime()) for n, due in enumerate(dues)}, value=day,
+                           else_=sa.literal(dues[-1] - offset, UTCDateTime()))
         report.followups_created = session.execute(dialect.insert(FollowUp.__table__).from_select(
             ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
              "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
             sa.select(
-                flags.c.client_id, clients.c.owner_id, sa.literal(due, UTCDateTime()), _text("flag"),
-                sa.case((flags.c.kind == _text(AT_RISK), PRIORITY[AT_RISK]), else_=PRIORITY[DORMANT]),
-                _text("open"), _text("flag"), _text("flag:") + sa.cast(flags.c.id, sa.String),
-                flags.c.kind + _text(": ") + flags.c.reasons, _text(""), _text(""),
-                sa.literal(due - timedelta(minutes=30), UTCDateTime()), stamp, sa.literal(1, sa.Integer),
-            ).join_from(flags, clients, clients.c.id == flags.c.client_id)
-            .where(flags.c.id > last_id, flags.c.cleared_at.is_(None)),
+                raised.c.client_id, raised.c.owner_id, on_day(timedelta(0)), _text("flag"), raised.c.priority,
+                _text("open"), _text("flag"), _text("flag:") + sa.cast(raised.c.id, sa.String),
+                raised.c.kind + _text(": ") + raised.c.reasons, _text(""), _text(""),
+                on_day(timedelta(minutes=30)), stamp, sa.literal(1, sa.Integer),
+            ).select_from(raised).where(sa.true()),  # SQLite needs a WHERE before ON CONFLICT
         ).on_conflict_do_nothing(index_elements=["source", "source_key"]),
             execution_options={"preserve_rowcount": True}).rowcount
     session.execute(sa.text(f"DROP TABLE {changes.name}"))

@@ -28,6 +28,7 @@ SPECS = {
         SettingSpec("at_risk_drop_days", 30, 1, 365),         # ...within this many days
         SettingSpec("at_risk_satisfaction_max", 2, 1, 4),     # last satisfaction score at or below
         SettingSpec("callback_sample_percent", 10, 1, 100),   # yearly call-back sample of active clients
+        SettingSpec("flag_followups_per_day", 30, 1, 10000),  # new flag follow-ups per manager and working day
     )
 }
 
