@@ -576,3 +576,11 @@ def test_the_other_plan_forms_never_fail_with_a_server_error(app, world, gold, l
     response = login("admin").post(path, data=data)
     assert response.status_code in (303, 409, 422), (action, data, response.status_code)
     db.session.rollback()
+
+
+def test_the_client_overview_links_to_the_plan(app, world, gold, login):
+    c = login("manager1")
+    assert "尚未制定：点此开始" in c.get(f"/clients/{gold.id}").get_data(as_text=True)
+    start(gold, world.manager1, now=utcnow())
+    page = c.get(f"/clients/{gold.id}").get_data(as_text=True)
+    assert "金卡客户服务计划" in page and f'href="/clients/{gold.id}/plan" id="plan-summary"' in page

@@ -11,7 +11,7 @@ from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, Reveal
 from crm.labels import FIELD_NAMES, choices
 from crm.models import Role, Stage
 from crm.routes.helpers import render, see_other
-from crm.services import audit, clients, submissions
+from crm.services import audit, clients, plans, submissions
 from crm.services.access import assignable_owners, can_see_client, get_client_or_404
 from crm.services.scan import open_flags
 from crm.services.users import all_outlets
@@ -88,7 +88,7 @@ def show(client_id: int):
     """The client file: details, masked numbers and the timeline."""
     client = get_client_or_404(client_id, current_user)
     return render("clients/show.html", client=client, timeline=clients.timeline(client),
-                  flags=open_flags(client.id),
+                  flags=open_flags(client.id), plan=plans.active_plan(client),
                   stage_form=StageForm(stage=client.stage), reveal_form=RevealForm(),
                   can_reassign=current_user.role in (Role.LEAD, Role.ADMIN))
 
