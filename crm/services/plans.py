@@ -92,8 +92,8 @@ def templates(active_only: bool = False) -> list[PlanTemplate]:
 
 def template_for(client: Client) -> PlanTemplate | None:
     """The template a plan for this client starts from: its tier's, else one for any tier."""
-    found = [t for t in templates(active_only=True) if t.tier_id == client.tier_id]
-    found = found or [t for t in templates(active_only=True) if t.tier_id is None]
+    in_use = templates(active_only=True)
+    found = [t for t in in_use if t.tier_id == client.tier_id] or [t for t in in_use if t.tier_id is None]
     return found[0] if found else None
 
 
