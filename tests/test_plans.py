@@ -584,3 +584,31 @@ def test_the_client_overview_links_to_the_plan(app, world, gold, login):
     start(gold, world.manager1, now=utcnow())
     page = c.get(f"/clients/{gold.id}").get_data(as_text=True)
     assert "金卡客户服务计划" in page and f'href="/clients/{gold.id}/plan" id="plan-summary"' in page
+
+
+def test_the_plans_list_pages_and_filters_by_manager(app, world, login, monkeypatch):
+    from crm.routes import plans as plan_routes
+
+    monkeypatch.setattr(plan_routes, "PLAN_PAGE", 3)
+    template = db.session.execute(sa.select(PlanTemplate).where(PlanTemplate.name == "普通客户服务计划")).scalar_one()
+    for i in range(5):
+        for owner in (world.manager1, world.manager2):
+            client = make_client(owner, name=f"{owner.username}-客户{i}")
+            db.session.commit()
+            start(client, owner, now=utcnow() + timedelta(days=i), template=template)
+    c = login("lead")
+    first = c.get("/plans").get_data(as_text=True)
+    assert first.count('data-plan="') == 3 and 'id="more-plans"' in first
+    seen = []
+    url = "/plans"
+    while url:
+        html = c.get(url).get_data(as_text=True)
+        seen += re.findall(r'data-plan="(\d+)"', html)
+        found = re.search(r'id="more-plans" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert len(seen) == len(set(seen)) == 10
+    mine = c.get(f"/plans?owner={world.manager2.id}").get_data(as_text=True)
+    assert "manager2-客户0" in mine and "manager1-" not in mine
+    # A manager outside the lead's team, or nonsense, is ignored rather than an error.
+    assert c.get(f"/plans?owner={world.other_manager.id}&after=nonsense").status_code == 200
+    assert "manager1-" not in login("manager2").get(f"/plans?owner={world.manager1.id}").get_data(as_text=True)

@@ -1,7 +1,9 @@
 """Personalized-service plans: the client's plan tab and its actions, the plans list, and templates (admin)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, url_for
+from datetime import date
+
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,10 +14,10 @@ from crm.labels import PLAN_ERRORS, SUITABILITY_REASONS
 from crm.models import PlanTemplate, PlanTemplateItem, Role, Tier
 from crm.routes.helpers import render, see_other
 from crm.services import plans, settings, submissions, suitability
-from crm.services.access import get_client_or_404
+from crm.services.access import assignable_owners, get_client_or_404
 
 bp = Blueprint("plans", __name__)
-PLAN_LIST_LIMIT = 200
+PLAN_PAGE = 50
 
 
 @bp.before_request
@@ -178,8 +180,23 @@ def end(client_id: int):
 @bp.get("/plans")
 def index():
     """Active plans of the clients one may see, earliest review date first."""
-    rows = plans.visible_plans(current_user, limit=PLAN_LIST_LIMIT)
-    return render("plans/index.html", rows=rows, today=plans.local_today(), limit=PLAN_LIST_LIMIT)
+    owners = assignable_owners(current_user) if current_user.role != Role.MANAGER else []
+    owner_arg = request.args.get("owner", "")
+    owner_id = int(owner_arg) if owner_arg.isdigit() and int(owner_arg) in {o.id for o in owners} else None
+    after = _after(request.args.get("after", ""))
+    rows = plans.visible_plans(current_user, limit=PLAN_PAGE + 1, owner_id=owner_id, after=after)
+    more = rows[PLAN_PAGE - 1].plan if len(rows) > PLAN_PAGE else None
+    return render("plans/index.html", rows=rows[:PLAN_PAGE], today=plans.local_today(),
+                  owners=owners, owner_id=owner_id, more=more)
+
+
+def _after(text: str) -> tuple[date, int] | None:
+    """The keyset "2027-03-20.15" (review date, plan id) of the last plan shown; None when malformed."""
+    day, _, plan_id = text.partition(".")
+    try:
+        return date.fromisoformat(day), int(plan_id)
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------- templates (admin)

@@ -569,16 +569,23 @@ class PlanRow:
     missed: int
 
 
-def visible_plans(user: User, now: datetime | None = None, limit: int = 200) -> list[PlanRow]:
-    """Active plans of the clients the user may see, review date first, with done/due/missed totals."""
+def visible_plans(user: User, now: datetime | None = None, limit: int = 50, owner_id: int | None = None,
+                  after: tuple[date, int] | None = None) -> list[PlanRow]:
+    """Active plans of the clients the user may see, review date first, with done/due/missed totals.
+
+    `owner_id` narrows to one manager's clients; `after` (review date, plan id) continues a page.
+    """
     now = now or utcnow()
     today = local_today(now)
     grace = settings.get_int("plan_grace_days")
-    plans = list(db.session.execute(
-        sa.select(ServicePlan).join(Client, Client.id == ServicePlan.client_id)
-        .options(so.contains_eager(ServicePlan.client).joinedload(Client.owner))
-        .where(ServicePlan.status == PlanStatus.ACTIVE.value, client_visibility(user))
-        .order_by(ServicePlan.review_on, ServicePlan.id).limit(limit)).scalars())
+    query = (sa.select(ServicePlan).join(Client, Client.id == ServicePlan.client_id)
+             .options(so.contains_eager(ServicePlan.client).joinedload(Client.owner))
+             .where(ServicePlan.status == PlanStatus.ACTIVE.value, client_visibility(user)))
+    if owner_id is not None:
+        query = query.where(Client.owner_id == owner_id)
+    if after is not None:
+        query = query.where(sa.tuple_(ServicePlan.review_on, ServicePlan.id) > sa.tuple_(*after))
+    plans = list(db.session.execute(query.order_by(ServicePlan.review_on, ServicePlan.id).limit(limit)).scalars())
     totals = {plan.id: {"done": 0, "due": 0, "missed": 0} for plan in plans}
     if plans:
         plan_of_item = dict(db.session.execute(
