@@ -612,3 +612,15 @@ def test_the_plans_list_pages_and_filters_by_manager(app, world, login, monkeypa
     # A manager outside the lead's team, or nonsense, is ignored rather than an error.
     assert c.get(f"/plans?owner={world.other_manager.id}&after=nonsense").status_code == 200
     assert "manager1-" not in login("manager2").get(f"/plans?owner={world.manager1.id}").get_data(as_text=True)
+
+
+def test_a_product_above_the_client_s_level_is_refused_on_the_page_with_the_reason(app, world, gold, login):
+    gold.risk_level, gold.risk_expires_at = 2, utcnow() + timedelta(days=300)
+    risky = product("R4", 4)
+    db.session.commit()
+    start(gold, world.manager1, now=utcnow())
+    response = login("manager1").post(f"/clients/{gold.id}/plan/items",
+                                      data={"kind": "product", "cadence": "once", "product_id": risky.id})
+    assert response.status_code == 422
+    assert "产品风险等级R4高于客户风险等级C2" in response.get_data(as_text=True)
+    assert not [i for i in plans.active_plan(gold).items if i.kind == "product"]

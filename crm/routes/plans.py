@@ -10,9 +10,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.extensions import db
 from crm.forms.plans import EndPlanForm, PlanForm, PlanItemForm, StartPlanForm, TemplateForm, TemplateItemForm
-from crm.labels import PLAN_ERRORS, SUITABILITY_REASONS
+from crm.labels import PLAN_ERRORS
 from crm.models import PlanTemplate, PlanTemplateItem, Role, Tier
 from crm.routes.helpers import render, see_other
+from crm.routes.suitability import reason_texts
 from crm.services import plans, settings, submissions, suitability
 from crm.services.access import assignable_owners, get_client_or_404
 
@@ -31,7 +32,7 @@ def _product_choices() -> list[tuple[str, str]]:
 
 
 def _reasons(decision) -> str:
-    return "；".join(str(SUITABILITY_REASONS.get(r.code, r.code)) % r.as_dict() for r in decision.reasons)
+    return "；".join(reason_texts(decision))
 
 
 def _plan_page(client, plan=None, status: int = 200, **forms):
