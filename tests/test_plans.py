@@ -624,3 +624,12 @@ def test_a_product_above_the_client_s_level_is_refused_on_the_page_with_the_reas
     assert response.status_code == 422
     assert "产品风险等级R4高于客户风险等级C2" in response.get_data(as_text=True)
     assert not [i for i in plans.active_plan(gold).items if i.kind == "product"]
+
+
+def test_the_client_timeline_shows_plans_started_and_ended(app, world, gold, login):
+    plan = start(gold, world.manager1, now=utcnow() - timedelta(hours=1))
+    plans.end_plan(plan, world.manager1, "客户要求暂停")
+    db.session.commit()
+    page = login("manager1").get(f"/clients/{gold.id}").get_data(as_text=True)
+    assert "服务计划开始：金卡客户服务计划" in page and "服务计划结束：客户要求暂停" in page
+    assert page.index("服务计划结束") < page.index("服务计划开始")  # newest first

@@ -15,6 +15,7 @@ from crm.models import (
     Client,
     FollowUp,
     FollowUpStatus,
+    ServicePlan,
     Stage,
     StageChange,
     TierChange,
@@ -223,7 +224,7 @@ class TimelineEntry:
 
 
 def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
-    """Visits, stage and tier changes of a client, newest first (three queries, merged in memory)."""
+    """Visits, stage and tier changes, plans started and ended, newest first (four queries, merged in memory)."""
     visits = db.session.execute(
         sa.select(VisitLog).options(so.joinedload(VisitLog.author))
         .where(VisitLog.client_id == client.id)
@@ -239,9 +240,15 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
         .where(TierChange.client_id == client.id)
         .order_by(TierChange.changed_at.desc(), TierChange.id.desc()).limit(limit)
     ).scalars()
+    service_plans = db.session.execute(
+        sa.select(ServicePlan).options(so.joinedload(ServicePlan.template), so.joinedload(ServicePlan.created_by))
+        .where(ServicePlan.client_id == client.id).order_by(ServicePlan.id.desc()).limit(limit)
+    ).scalars().all()
     entries = [TimelineEntry(v.occurred_at, "visit", v) for v in visits]
     entries += [TimelineEntry(s.changed_at, "stage", s) for s in stages]
     entries += [TimelineEntry(t.changed_at, "tier", t) for t in tiers]
+    entries += [TimelineEntry(p.created_at, "plan_start", p) for p in service_plans]
+    entries += [TimelineEntry(p.ended_at, "plan_end", p) for p in service_plans if p.ended_at is not None]
     entries.sort(key=lambda e: (e.at, e.kind == "visit"), reverse=True)
     return entries[:limit]
 
