@@ -395,6 +395,7 @@ PLAN_ERRORS = {
     "birthday_kind": _l("Birthdays and holidays go with the care item."),
     "no_birthday": _l("No birthday on file: add it to the needs profile or enter the ID number."),
     "review_on": _l("The review date must be after the plan's start."),
+    "name_taken": _l("A template with this name exists."),
 }
 
 SETTING_NAMES.update({

@@ -135,20 +135,25 @@ def add_item(client_id: int):
     plan = _active_or_404(client)
     form = PlanItemForm()
     form.product_id.choices = _product_choices()
-    if form.validate_on_submit():
-        try:
-            plans.add_item(plan, current_user, form.item_data())
-            db.session.commit()
-        except plans.PlanError as exc:
-            db.session.rollback()
-            getattr(form, exc.field_name).errors.append(str(PLAN_ERRORS[exc.code]))
-        except plans.ProductNotSuitable as refused:
-            db.session.rollback()
-            form.product_id.errors.append(_reasons(refused.decision))
-        else:
-            flash(_("Service added to the plan."), "success")
-            return see_other(url_for("plans.client_plan", client_id=client.id))
+    if form.validate_on_submit() and _saved(form, lambda: plans.add_item(plan, current_user, form.item_data())):
+        flash(_("Service added to the plan."), "success")
+        return see_other(url_for("plans.client_plan", client_id=client.id))
     return _plan_page(client, status=422, item_form=form)
+
+
+def _saved(form, save):
+    """Run `save` and commit; a refusal goes on the form field it concerns. The saved object, or None."""
+    try:
+        saved = save()
+        db.session.commit()
+        return saved
+    except plans.PlanError as exc:
+        db.session.rollback()
+        getattr(form, exc.field_name).errors.append(str(PLAN_ERRORS[exc.code]))
+    except plans.ProductNotSuitable as refused:
+        db.session.rollback()
+        form.product_id.errors.append(_reasons(refused.decision))
+    return None
 
 
 @bp.post("/clients/<int:client_id>/plan/items/<int:item_id>/remove")
@@ -226,18 +231,11 @@ def template_form(template_id: int | None = None):
     template = db.get_or_404(PlanTemplate, template_id) if template_id else None
     form = TemplateForm(obj=template)
     form.tier_id.choices = _tier_choices()
-    if form.validate_on_submit():
-        clash = db.session.query(PlanTemplate).filter(
-            PlanTemplate.name == form.name.data, PlanTemplate.id != (template.id if template else -1)).first()
-        if clash:
-            form.name.errors.append(_("A template with this name exists."))
-        else:
-            saved = plans.save_template(template, current_user, name=form.name.data, tier_id=form.tier_id.data,
-                                        goals=form.goals.data or "", review_months=form.review_months.data,
-                                        active=form.active.data)
-            db.session.commit()
-            flash(_("Template saved."), "success")
-            return see_other(url_for("plans.template_form", template_id=saved.id))
+    if form.validate_on_submit() and (saved := _saved(form, lambda: plans.save_template(
+            template, current_user, name=form.name.data, tier_id=form.tier_id.data, goals=form.goals.data or "",
+            review_months=form.review_months.data, active=form.active.data))):
+        flash(_("Template saved."), "success")
+        return see_other(url_for("plans.template_form", template_id=saved.id))
     return _template_page(template, form, status=422 if form.errors else 200)
 
 
@@ -254,16 +252,10 @@ def template_add_item(template_id: int):
     template = db.get_or_404(PlanTemplate, template_id)
     item_form = TemplateItemForm()
     item_form.product_id.choices = _product_choices()
-    if item_form.validate_on_submit():
-        try:
-            plans.add_template_item(template, current_user, item_form.item_data())
-            db.session.commit()
-        except plans.PlanError as exc:
-            db.session.rollback()
-            getattr(item_form, exc.field_name).errors.append(str(PLAN_ERRORS[exc.code]))
-        else:
-            flash(_("Service added to the template."), "success")
-            return see_other(url_for("plans.template_form", template_id=template.id))
+    if item_form.validate_on_submit() and _saved(
+            item_form, lambda: plans.add_template_item(template, current_user, item_form.item_data())):
+        flash(_("Service added to the template."), "success")
+        return see_other(url_for("plans.template_form", template_id=template.id))
     form = TemplateForm(formdata=None, obj=template)
     form.tier_id.choices = _tier_choices()
     return _template_page(template, form, item_form=item_form, status=422)

@@ -9,7 +9,7 @@ Services flush; the route or job commits.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -98,7 +98,11 @@ def template_for(client: Client) -> PlanTemplate | None:
 
 
 def save_template(template: PlanTemplate | None, actor: User, **fields) -> PlanTemplate:
-    """Create or change a template (name, tier, goals, review months, active); audited."""
+    """Create or change a template (name, tier, goals, review months, active); audited. Names are unique."""
+    clash = db.session.execute(sa.select(PlanTemplate.id).where(
+        PlanTemplate.name == fields["name"], PlanTemplate.id != (template.id if template else -1))).first()
+    if clash:
+        raise PlanError("name_taken", "name")
     if template is None:
         template = PlanTemplate(created_at=utcnow())
         db.session.add(template)
@@ -297,8 +301,11 @@ def end_plan(plan: ServicePlan, actor: User, reason: str, now: datetime | None =
     return cancelled
 
 
+ITEM_KEY = "plan-item:"
+
+
 def _item_key_prefix(item_id: int) -> str:
-    return f"plan-item:{item_id}:"
+    return f"{ITEM_KEY}{item_id}:"
 
 
 def _cancel_open(item_ids: Iterable[int], plan: ServicePlan | None = None) -> int:
@@ -537,19 +544,24 @@ def classify(status: str, due_on: date, today: date, grace_days: int) -> str | N
     return None
 
 
+def _occurrence_states(client_ids: list[int], today: date) -> Iterator[tuple[int, str]]:
+    """(item id, done/due/missed) of every plan occurrence of these clients, cancelled ones left out."""
+    grace = settings.get_int("plan_grace_days")
+    found = db.session.execute(sa.select(FollowUp.source_key, FollowUp.status, FollowUp.due_at).where(
+        FollowUp.source == FollowUpSource.PLAN.value, FollowUp.client_id.in_(client_ids),
+        FollowUp.source_key.startswith(ITEM_KEY)))
+    for key, status, due_at in found:
+        state = classify(status, due_at.astimezone(SHANGHAI).date(), today, grace)
+        if state is not None:
+            yield int(key.split(":")[1]), state
+
+
 def progress(plan: ServicePlan, now: datetime | None = None) -> Progress:
     """Done, due and missed occurrences of each item, read from the plan's follow-ups, and what comes next."""
-    now = now or utcnow()
     today = local_today(now)
-    grace = settings.get_int("plan_grace_days")
     rows = {item.id: ItemProgress(item) for item in plan.items}
-    found = db.session.execute(sa.select(FollowUp.source_key, FollowUp.status, FollowUp.due_at).where(
-        FollowUp.source == FollowUpSource.PLAN.value, FollowUp.client_id == plan.client_id,
-        FollowUp.source_key.startswith("plan-item:")))
-    for key, status, due_at in found:
-        item_id = int(key.split(":")[1])
-        state = classify(status, due_at.astimezone(SHANGHAI).date(), today, grace)
-        if item_id in rows and state is not None:
+    for item_id, state in _occurrence_states([plan.client_id], today):
+        if item_id in rows:
             setattr(rows[item_id], state, getattr(rows[item_id], state) + 1)
     birthday = birthday_of(plan.client) if any(i.cadence == cadence.Cadence.BIRTHDAY for i in plan.items) else None
     for row in rows.values():
@@ -575,9 +587,7 @@ def visible_plans(user: User, now: datetime | None = None, limit: int = 50, owne
 
     `owner_id` narrows to one manager's clients; `after` (review date, plan id) continues a page.
     """
-    now = now or utcnow()
     today = local_today(now)
-    grace = settings.get_int("plan_grace_days")
     query = (sa.select(ServicePlan).join(Client, Client.id == ServicePlan.client_id)
              .options(so.contains_eager(ServicePlan.client).joinedload(Client.owner))
              .where(ServicePlan.status == PlanStatus.ACTIVE.value, client_visibility(user)))
@@ -590,13 +600,7 @@ def visible_plans(user: User, now: datetime | None = None, limit: int = 50, owne
     if plans:
         plan_of_item = dict(db.session.execute(
             sa.select(PlanItem.id, PlanItem.plan_id).where(PlanItem.plan_id.in_(list(totals)))).all())
-        for key, status, due_at in db.session.execute(
-                sa.select(FollowUp.source_key, FollowUp.status, FollowUp.due_at).where(
-                    FollowUp.source == FollowUpSource.PLAN.value,
-                    FollowUp.client_id.in_([plan.client_id for plan in plans]),
-                    FollowUp.source_key.startswith("plan-item:"))):
-            plan_id = plan_of_item.get(int(key.split(":")[1]))
-            state = classify(status, due_at.astimezone(SHANGHAI).date(), today, grace)
-            if plan_id is not None and state is not None:
+        for item_id, state in _occurrence_states([plan.client_id for plan in plans], today):
+            if (plan_id := plan_of_item.get(item_id)) is not None:
                 totals[plan_id][state] += 1
     return [PlanRow(plan, **totals[plan.id]) for plan in plans]
