@@ -192,11 +192,11 @@ def _seed_assets(rng: random.Random, now) -> int:
 
 def _seed_assessments(rng: random.Random, now, managers) -> int:
     """The shipped questionnaire, answered for most clients with an account; some have expired."""
-    from crm.domain.questionnaire_text import parse_questionnaire
+    from crm.domain.questionnaire_text import load_default_questionnaire
     from crm.services import suitability
 
     questionnaire = suitability.create_questionnaire(
-        parse_questionnaire(suitability.default_questionnaire_text()), None)
+        load_default_questionnaire(), None)
     opened = list(db.session.execute(sa.select(Client).where(
         Client.stage.in_([Stage.ACCOUNT_OPENED.value, Stage.ACTIVE.value, Stage.DORMANT.value]))).scalars())
     count = 0

@@ -375,3 +375,12 @@ def test_every_reason_and_questionnaire_error_has_a_message():
 
     assert set(REASON_CODES) <= set(SUITABILITY_REASONS)
     assert set(ERROR_CODES) <= set(QUESTIONNAIRE_ERRORS)
+
+
+def test_a_needs_profile_post_without_its_version_is_no_server_error(app, world, login):
+    from tests.factories import make_client as new_client
+
+    client = new_client(world.manager1, name="无版本")
+    db.session.commit()
+    response = login("manager1").post(f"/clients/{client.id}/profile", data={"income_band": ""})
+    assert response.status_code in (200, 409, 422)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = [
-    "LEVELS",
-    "RISKS",
     "INVESTOR_TYPES",
     "MATCH",
     "MISMATCH",
@@ -26,8 +24,6 @@ __all__ = [
     "decide",
 ]
 
-LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)  # C1 保守型 .. C5 积极型
-RISKS: tuple[int, ...] = (1, 2, 3, 4, 5)  # R1 低风险 .. R5 高风险
 INVESTOR_TYPES: tuple[str, ...] = ("ordinary", "professional")
 
 MATCH = "match"

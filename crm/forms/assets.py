@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,11 +10,9 @@ from wtforms import DateField, StringField, ValidationError
 from wtforms.validators import InputRequired
 
 from crm.domain.formats import InvalidFormat, yuan_to_fen
-from crm.forms.fields import TEXT
+from crm.forms.fields import SHANGHAI, TEXT
 from crm.labels import FORMAT_ERRORS
 from crm.services.assets import EARLIEST_DATE, MAX_AMOUNT_FEN
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _today():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,7 +17,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from crm.forms.fields import TEXT, IdNumberCheck, MobileCheck, OptionalSelectField, blank_choices, max_len
+from crm.forms.fields import (
+    SHANGHAI,
+    TEXT,
+    IdNumberCheck,
+    MobileCheck,
+    OptionalSelectField,
+    blank_choices,
+    max_len,
+    to_utc,
+)
 from crm.labels import (
     AGE_BANDS,
     CONSENT_CHANNELS,
@@ -32,7 +40,6 @@ from crm.labels import (
     choices,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _FIVE_MINUTES = timedelta(minutes=5)
 
 
@@ -150,7 +157,7 @@ class VisitForm(FlaskForm):
 
     def visit_data(self) -> dict:
         """The cleaned values, keyed by visit attribute, with the time in UTC."""
-        occurred = self.occurred_at.data.replace(tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
+        occurred = to_utc(self.occurred_at.data)
         return {
             "occurred_at": occurred, "channel": self.channel.data, "summary": self.summary.data,
             "outcome": self.outcome.data, "next_step": self.next_step.data or "",

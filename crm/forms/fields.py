@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, ValidationError, widgets
@@ -50,6 +52,14 @@ class OptionalSelectField(SelectField):
         if self.data is None:
             return
         super().pre_validate(form)
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def to_utc(local: datetime) -> datetime:
+    """A naive Shanghai wall-clock time from a form as an aware UTC datetime."""
+    return local.replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 def realistic_date(form, field) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,20 +15,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from crm.forms.fields import TEXT, max_len
+from crm.forms.fields import SHANGHAI, TEXT, max_len
 from crm.labels import FOLLOWUP_KINDS, PRIORITIES, choices
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _tomorrow_morning() -> datetime:
     day = datetime.now(SHANGHAI).date() + timedelta(days=1)
     return datetime(day.year, day.month, day.day, 9, 0)
-
-
-def to_utc(local: datetime) -> datetime:
-    """A naive Shanghai wall-clock time from a form as an aware UTC datetime."""
-    return local.replace(tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
 
 
 class FollowUpForm(FlaskForm):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,10 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, Regexp
 
-from crm.forms.fields import TEXT, OptionalSelectField, blank_choices, max_len
+from crm.forms.fields import SHANGHAI, TEXT, OptionalSelectField, blank_choices, max_len, to_utc
 from crm.labels import CONFIRMATION_METHODS, PRODUCT_KINDS, RISK_NAMES, choices
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ProductForm(FlaskForm):
@@ -73,7 +70,7 @@ class RecommendationForm(FlaskForm):
         """The confirmation time in UTC."""
         if not self.confirmed_at.data:
             return None
-        return self.confirmed_at.data.replace(tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
+        return to_utc(self.confirmed_at.data)
 
 
 class QuestionnaireForm(FlaskForm):

@@ -229,7 +229,9 @@ def questionnaire_new():
 @bp.get("/questionnaires/<int:questionnaire_id>")
 def questionnaire_show(questionnaire_id: int):
     """One questionnaire version as published."""
-    found = db.get_or_404(Questionnaire, questionnaire_id)
+    found = suitability.get_questionnaire(questionnaire_id)
+    if found is None:
+        abort(404)
     return render("admin/questionnaire_show.html", questionnaire=found)
 
 

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db
-from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm, to_utc
+from crm.forms.fields import to_utc
+from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm
 from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import render, see_other

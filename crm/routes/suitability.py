@@ -102,7 +102,8 @@ def assessment(assessment_id: int):
     """One assessment with the answers as given, on the questionnaire version used."""
     found = db.get_or_404(SuitabilityAssessment, assessment_id)
     client = get_client_or_404(found.client_id, current_user)
-    return render("suitability/assessment.html", client=client, assessment=found)
+    return render("suitability/assessment.html", client=client, assessment=found,
+                  questionnaire=suitability.get_questionnaire(found.questionnaire_id))
 
 
 @bp.route("/clients/<int:client_id>/recommendations/new", methods=["GET", "POST"])

@@ -22,8 +22,8 @@ PROFILE_FIELDS = (
 class ProfileConflict(Exception):
     """Someone saved a newer version of the profile since this one was loaded."""
 
-    def __init__(self, current: NeedsProfile):
-        super().__init__(current.version)
+    def __init__(self, current: NeedsProfile | None):
+        super().__init__(current.version if current else 0)
         self.current = current
 
 

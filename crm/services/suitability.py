@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from crm.domain import suitability as rules
-from crm.domain.questionnaire_text import ParsedQuestionnaire
+from crm.domain.questionnaire_text import DEFAULT_QUESTIONNAIRE_PATH, ParsedQuestionnaire
 from crm.extensions import db
 from crm.models import (
     AssessmentDraft,
@@ -31,20 +30,24 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # ---------------------------------------------------------------- questionnaires
 
-DEFAULT_QUESTIONNAIRE_FILE = Path(__file__).resolve().parent.parent / "data" / "questionnaire_zh.txt"
-
-
 def default_questionnaire_text() -> str:
     """The Chinese questionnaire shipped with the app."""
-    return DEFAULT_QUESTIONNAIRE_FILE.read_text(encoding="utf-8")
+    return DEFAULT_QUESTIONNAIRE_PATH.read_text(encoding="utf-8")
+
+
+def _with_questions() -> sa.Select:
+    return sa.select(Questionnaire).options(
+        so.selectinload(Questionnaire.questions).selectinload(Question.options))
 
 
 def active_questionnaire() -> Questionnaire | None:
-    """The questionnaire version new assessments use."""
-    return db.session.execute(
-        sa.select(Questionnaire).options(so.selectinload(Questionnaire.questions).selectinload(Question.options))
-        .where(Questionnaire.active.is_(True))
-    ).scalar_one_or_none()
+    """The questionnaire version new assessments use, with its questions and options."""
+    return db.session.execute(_with_questions().where(Questionnaire.active.is_(True))).scalar_one_or_none()
+
+
+def get_questionnaire(questionnaire_id: int) -> Questionnaire | None:
+    """One questionnaire version with its questions and options."""
+    return db.session.execute(_with_questions().where(Questionnaire.id == questionnaire_id)).scalar_one_or_none()
 
 
 def questionnaire_versions() -> list[Questionnaire]:
@@ -105,19 +108,21 @@ def parse_answers(questionnaire: Questionnaire, raw: dict[str, str]) -> dict[int
     return answers
 
 
-def load_draft(client: Client, questionnaire: Questionnaire) -> dict[int, int]:
-    """Answers saved so far for this client and questionnaire version."""
-    draft = db.session.execute(sa.select(AssessmentDraft).where(
+def _draft(client: Client, questionnaire: Questionnaire) -> AssessmentDraft | None:
+    return db.session.execute(sa.select(AssessmentDraft).where(
         AssessmentDraft.client_id == client.id, AssessmentDraft.questionnaire_id == questionnaire.id)
     ).scalar_one_or_none()
+
+
+def load_draft(client: Client, questionnaire: Questionnaire) -> dict[int, int]:
+    """Answers saved so far for this client and questionnaire version."""
+    draft = _draft(client, questionnaire)
     return {int(k): int(v) for k, v in (draft.answers if draft else {}).items()}
 
 
 def save_draft(client: Client, questionnaire: Questionnaire, actor: User, answers: dict[int, int]) -> None:
     """Keep the answers given so far (one draft per client and version)."""
-    draft = db.session.execute(sa.select(AssessmentDraft).where(
-        AssessmentDraft.client_id == client.id, AssessmentDraft.questionnaire_id == questionnaire.id)
-    ).scalar_one_or_none()
+    draft = _draft(client, questionnaire)
     if draft is None:
         draft = AssessmentDraft(client_id=client.id, questionnaire_id=questionnaire.id, answers={},
                                 updated_by_id=actor.id)
@@ -170,19 +175,12 @@ def assessments(client: Client) -> list[SuitabilityAssessment]:
     ).scalars())
 
 
-def latest_assessment(client: Client) -> SuitabilityAssessment | None:
-    """The assessment that counts now."""
-    found = assessments(client)
-    return found[0] if found else None
-
-
-def expiring_clients(user: User, within_days: int | None = None, now: datetime | None = None,
-                     limit: int = 200) -> list[Client]:
+def expiring_clients(user: User, now: datetime | None = None, limit: int = 200) -> list[Client]:
     """Visible clients whose assessment expires within the warning window (or has just expired)."""
     now = now or utcnow()
-    days = within_days if within_days is not None else settings.get_int("assessment_warning_days")
+    days = settings.get_int("assessment_warning_days")
     return list(db.session.execute(
-        sa.select(Client).where(client_visibility(user), Client.risk_expires_at.is_not(None),
+        sa.select(Client).options(so.joinedload(Client.owner)).where(client_visibility(user), Client.risk_expires_at.is_not(None),
                                 Client.risk_expires_at <= now + timedelta(days=days),
                                 Client.risk_expires_at > now - timedelta(days=days))
         .order_by(Client.risk_expires_at).limit(limit)
@@ -292,8 +290,7 @@ def client_recommendations(client: Client) -> list[Recommendation]:
     ).scalars())
 
 
-def recommendation_query(user: User, outcome: str | None = None, manager_id: int | None = None,
-                         product_id: int | None = None, since: datetime | None = None,
+def recommendation_query(user: User, outcome: str | None = None, product_id: int | None = None, since: datetime | None = None,
                          until: datetime | None = None) -> sa.Select:
     """Recommendations visible to the user, filtered, newest first (the route paginates or exports)."""
     query = (sa.select(Recommendation, Client)
@@ -302,8 +299,6 @@ def recommendation_query(user: User, outcome: str | None = None, manager_id: int
              .where(client_visibility(user)))
     if outcome:
         query = query.where(Recommendation.outcome == outcome)
-    if manager_id:
-        query = query.where(Recommendation.manager_id == manager_id)
     if product_id:
         query = query.where(Recommendation.product_id == product_id)
     if since:

@@ -15,10 +15,10 @@ if HAVE_PLAYWRIGHT:
 
 
 def test_questionnaire_on_a_phone_keeps_answers_and_sets_the_level(app, world, page, artifacts, live_server):
-    from crm.domain.questionnaire_text import parse_questionnaire
+    from crm.domain.questionnaire_text import load_default_questionnaire
 
     questionnaire = suitability.create_questionnaire(
-        parse_questionnaire(suitability.default_questionnaire_text()), None)
+        load_default_questionnaire(), None)
     client = factories.make_client(world.manager1, name="钱学森")
     db.session.commit()
     questions = [q.id for q in questionnaire.questions]
