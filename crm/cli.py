@@ -135,12 +135,11 @@ def register_job_commands(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="Run even if this interval already ran.")
     def send_reminders(force: bool) -> None:
         """Queue due follow-up reminders and deliver the email outbox."""
-        from datetime import timedelta
 
         from crm.models import utcnow
 
         now = utcnow()
-        every = timedelta(minutes=app.config["CRM_REMINDER_EVERY_MINUTES"])
+        every = jobs.reminder_interval(app.config)
         report(jobs.run_once("send-reminders", jobs.slot_key(now, every), lambda: jobs.send_reminders(now),
                              force=force))
 
@@ -194,13 +193,12 @@ def register_complaint_commands(app: Flask) -> None:
     @click.option("--force", is_flag=True, help="Run even if this interval already ran.")
     def escalate_complaints(force: bool) -> None:
         """Escalate overdue complaints to the team lead, then to compliance."""
-        from datetime import timedelta
 
         from crm.models import utcnow
         from crm.services import complaints
 
         now = utcnow()
-        every = timedelta(minutes=app.config["CRM_REMINDER_EVERY_MINUTES"])
+        every = jobs.reminder_interval(app.config)
         result = jobs.run_once("escalate-complaints", jobs.slot_key(now, every),
                                lambda: complaints.escalate_overdue(now), force=force)
         click.echo(result.outcome if result.ran

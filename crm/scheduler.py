@@ -54,8 +54,8 @@ def build(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=SHANGHAI)
     scan_at = jobs.parse_local_time(app.config["CRM_SCAN_AT"])
     digest_at = jobs.parse_local_time(app.config["CRM_DIGEST_AT"])
-    seconds = app.config.get("CRM_REMINDER_EVERY_SECONDS") or app.config["CRM_REMINDER_EVERY_MINUTES"] * 60
-    every = timedelta(seconds=seconds)
+    every = jobs.reminder_interval(app.config)
+    seconds = int(every.total_seconds())
     scheduler.add_job(_daily, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, timezone=SHANGHAI),
                       args=[app, "scan-clients", jobs.scan], id="scan-clients", misfire_grace_time=3600,
                       coalesce=True)

@@ -291,7 +291,7 @@ def test_progress_counts_done_due_and_missed(world, gold):
     plan = start(gold, world.manager1)
     review = item_of(plan, "review_call")
     first = db.session.query(FollowUp).filter_by(source_key=f"plan-item:{review.id}:2026-09-20").one()
-    followups.complete(first, make_visit(gold, world.manager1), world.manager1)
+    followups.complete(first, make_visit(gold, world.manager1))
     db.session.commit()
     later = SEP20 + timedelta(days=20)  # 10 October
     for day in range(1, 21):  # the daily job

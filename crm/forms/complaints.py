@@ -35,9 +35,9 @@ class ComplaintForm(FlaskForm):
 
     def complaint_data(self) -> dict[str, str]:
         """The fields the register service takes."""
-        names = ("complainant_name", "complainant_contact", "account_ref", "channel", "category", "severity",
-                 "facts", "evidence", "staff_involved", "client_request")
-        return {name: getattr(self, name).data or "" for name in names}
+        from crm.services.complaints import FIELDS
+
+        return {name: getattr(self, name).data or "" for name in FIELDS}
 
 
 class StatusForm(FlaskForm):

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from crm.forms.fields import SHANGHAI, TEXT, max_len
+from crm.forms.fields import SHANGHAI, TEXT, max_len, realistic_date
 from crm.labels import FOLLOWUP_KINDS, PRIORITIES, choices
 
 
@@ -29,17 +29,12 @@ class FollowUpForm(FlaskForm):
 
     token = HiddenField()
     due_at = DateTimeLocalField(_l("Due"), default=_tomorrow_morning, format=["%Y-%m-%dT%H:%M"],
-                                validators=[InputRequired()])
+                                validators=[InputRequired(), realistic_date])
     kind = SelectField(_l("Kind"), choices=choices(FOLLOWUP_KINDS), default="call")
     priority = SelectField(_l("Priority"), choices=choices(PRIORITIES), default="2", coerce=int)
     assignee_id = SelectField(_l("Assignee"), choices=[])
     title = StringField(_l("What to do"), filters=TEXT, validators=[DataRequired(), max_len(200)])
     note = TextAreaField(_l("Note"), filters=TEXT, validators=[Optional(), max_len(2000)])
-
-    def validate_due_at(self, field) -> None:
-        """Due dates are realistic."""
-        if field.data and not (2000 <= field.data.year <= 2100):
-            raise ValidationError(_l("Enter a realistic date."))
 
 
 class SnoozeForm(FlaskForm):

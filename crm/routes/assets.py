@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from crm.domain.formats import fen_to_yuan
 from crm.extensions import db
 from crm.forms.assets import AssetImportForm, SnapshotForm
 from crm.models import Role
@@ -85,4 +84,4 @@ def client_assets(client_id: int):
         return see_other(url_for("assets.client_assets", client_id=client.id))
     return render("assets/client.html", client=client, form=form,
                   snapshots=assets.snapshots_of(client), changes=assets.tier_changes_of(client),
-                  sources=SOURCES, yuan=fen_to_yuan, status=422 if form.errors else 200)
+                  sources=SOURCES, status=422 if form.errors else 200)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import orm as so
 
 from crm.extensions import db
 from crm.forms.fields import to_utc
@@ -93,8 +94,9 @@ def board():
     form = AssignForm()
     form.assignee_id.choices = choices({u.id: u.display_name for u in members})
     if form.validate_on_submit():
-        chosen = list(db.session.execute(sa.select(FollowUp).where(
-            FollowUp.id.in_(form.ids()), followups.visible_followups(current_user))).scalars())
+        chosen = list(db.session.execute(
+            sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
+            .where(FollowUp.id.in_(form.ids()), followups.visible_followups(current_user))).scalars())
         assignee = next(u for u in members if str(u.id) == form.assignee_id.data)
         if not chosen:
             flash(_("Tick the follow-ups to hand over."), "error")

@@ -98,5 +98,4 @@ def register(app: Flask) -> None:
         mask_id=mask_id_number, label=label, profile_value=profile_value, yuan=yuan, followup_title=followup_title,
     )
     app.jinja_env.globals.update(labels=labels, is_htmx=is_htmx, get_locale=get_locale,
-                                 current_user=current_user,
-                                 has_endpoint=lambda name: name in app.view_functions)
+                                 current_user=current_user)

@@ -24,7 +24,7 @@ from crm.models import (
     VisitOutcome,
     utcnow,
 )
-from crm.services import audit, followups
+from crm.services import audit, dialect, followups
 from crm.services.access import client_visibility
 from crm.services.links import path_for
 
@@ -210,7 +210,7 @@ def log_visit(client: Client, actor: User, data: dict[str, Any], completes=None)
     visit.client = client
     followups.from_visit(visit, actor)
     if completes is not None:
-        followups.complete(completes, visit, actor)
+        followups.complete(completes, visit)
     return visit
 
 
@@ -277,7 +277,7 @@ def _prefix(column, prefix: str) -> sa.ColumnElement[bool]:
     PostgreSQL uses LIKE 'p%' with the varchar_pattern_ops indexes; SQLite never uses an index for
     LIKE with a bound pattern, but does for the equivalent range [p, p+1).
     """
-    if db.session.get_bind().dialect.name == "sqlite":
+    if not dialect.is_postgresql():
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         return sa.and_(column >= prefix, column < upper)
     return column.startswith(prefix, autoescape=True)

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from flask import abort
 from flask_babel import force_locale, gettext
+from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
 from crm.domain import workdays
@@ -40,18 +41,6 @@ from crm.services.links import path_for
 
 SHANGHAI = workdays.SHANGHAI
 S = ComplaintStatus
-
-# Default deadlines in working days per severity (DOMAIN.md §9); admins change them on the settings page.
-ACK_DAYS = {ComplaintSeverity.NORMAL: 1, ComplaintSeverity.SERIOUS: 1, ComplaintSeverity.MAJOR: 1}
-RESOLVE_DAYS = {ComplaintSeverity.NORMAL: 15, ComplaintSeverity.SERIOUS: 10, ComplaintSeverity.MAJOR: 5}
-
-settings.SPECS.update({
-    spec.key: spec for spec in (
-        *(settings.SettingSpec(f"complaint_ack_days_{sev.value}", days, 0, 10) for sev, days in ACK_DAYS.items()),
-        *(settings.SettingSpec(f"complaint_resolve_days_{sev.value}", days, 1, 60)
-          for sev, days in RESOLVE_DAYS.items()),
-    )
-})
 
 # The lifecycle. Closing goes through close() (it needs the resolution and the client's answer),
 # reopening through reopen(); transition() does every other step.
@@ -186,7 +175,8 @@ TABS = ("mine", "team", "overdue", "regulator")
 def list_complaints(user: User, tab: str = "mine", now: datetime | None = None, limit: int = 500) -> list[Complaint]:
     """One tab of the complaint list: open ones first, soonest deadline first."""
     now = now or utcnow()
-    query = sa.select(Complaint).where(visible_complaints(user))
+    query = (sa.select(Complaint).options(so.joinedload(Complaint.owner), so.joinedload(Complaint.first_handler))
+             .where(visible_complaints(user)))
     if tab == "mine":
         query = query.where(sa.or_(Complaint.owner_id == user.id, Complaint.first_handler_id == user.id,
                                    Complaint.created_by_id == user.id))
@@ -202,7 +192,8 @@ def list_complaints(user: User, tab: str = "mine", now: datetime | None = None, 
 def events(complaint: Complaint) -> list[ComplaintEvent]:
     """The complaint's history, newest first."""
     return list(db.session.execute(
-        sa.select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
+        sa.select(ComplaintEvent).options(so.joinedload(ComplaintEvent.actor))
+        .where(ComplaintEvent.complaint_id == complaint.id)
         .order_by(ComplaintEvent.at.desc(), ComplaintEvent.id.desc())).scalars())
 
 
@@ -294,10 +285,10 @@ def _open_followups(complaint: Complaint) -> list[FollowUp]:
 
 
 def _finish_ack_followup(complaint: Complaint, now: datetime) -> None:
+    # register() creates the acknowledgement follow-up only; later ones are not finished by this step.
     for followup in _open_followups(complaint):
         if followup.source_key == f"complaint:{complaint.id}:ack":
-            followup.status = FollowUpStatus.DONE.value
-            followup.completed_at = now
+            followups.complete(followup, None, at=now)
 
 
 def transition(complaint: Complaint, actor: User, to_status: str, note: str = "",
@@ -345,8 +336,7 @@ def close(complaint: Complaint, actor: User, resolution: str, accepted: bool | N
     if complaint.client is not None:
         complaint.client.last_satisfaction = int(satisfaction)
     for followup in _open_followups(complaint):
-        followup.status = FollowUpStatus.DONE.value
-        followup.completed_at = now
+        followups.complete(followup, None, at=now)
     event = _event(complaint, actor, ComplaintEventKind.CLOSED, now, from_status=before, to_status=S.CLOSED.value,
                    text="\n".join(part for part in (complaint.resolution, note) if part))
     audit.record(actor, "complaint.close", "complaint", complaint.id, detail=complaint.number)
@@ -466,16 +456,20 @@ def escalate_overdue(now: datetime | None = None) -> str:
     """
     now = now or utcnow()
     candidates = list(db.session.execute(
-        sa.select(Complaint).where(overdue_condition(now), Complaint.escalation_level < 2)
-        .order_by(Complaint.id)).scalars())
-    calendar = overrides() if candidates else {}
+        sa.select(Complaint).options(so.joinedload(Complaint.owner))
+        .where(overdue_condition(now), Complaint.escalation_level < 2).order_by(Complaint.id)).scalars())
+    calendar, admins = (overrides(), _admins()) if candidates else ({}, [])
+    leads: dict[int | None, list[User]] = {}
     counts = {1: 0, 2: 0}
     for complaint in candidates:
         missed = _missed_deadline(complaint, now)
         if complaint.escalation_level == 0:
-            level, recipients = 1, _team_leads(complaint.owner) or _admins()
+            team_id = complaint.owner.team_id
+            if team_id not in leads:
+                leads[team_id] = _team_leads(complaint.owner)
+            level, recipients = 1, leads[team_id] or admins
         elif now > workdays.add_working_days(missed, 1, calendar):
-            level, recipients = 2, _admins()
+            level, recipients = 2, admins
         else:
             continue
         complaint.escalation_level = level

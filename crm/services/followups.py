@@ -7,7 +7,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
@@ -24,9 +23,9 @@ from crm.models import (
     VisitLog,
     utcnow,
 )
-from crm.services import audit, mail
+from crm.services import audit, dialect, mail
 from crm.services.access import assignable_owners, team_member_ids
-from crm.services.links import path_for
+from crm.services.links import absolute, path_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKDAY_START = time(9, 0)
@@ -85,6 +84,12 @@ def create(client: Client, assignee: User | int, due_at: datetime, kind: FollowU
     return followup
 
 
+def insert_ignoring_twins():
+    """INSERT INTO follow_ups ... ON CONFLICT (source, source_key) DO NOTHING: for set-based generation
+    (scan flags, plan occurrences, the call-back sample); a row another run inserted first is skipped."""
+    return dialect.insert(FollowUp.__table__).on_conflict_do_nothing(index_elements=["source", "source_key"])
+
+
 def from_visit(visit: VisitLog, actor: User) -> FollowUp | None:
     """A visit's next-contact date becomes a follow-up for the client's owner."""
     if visit.next_contact_on is None:
@@ -102,11 +107,11 @@ def callback_for_new_account(client: Client, actor: User | None, opened_at: date
                   creator=actor, priority=1, source_key=f"new-account:{client.id}")
 
 
-def complete(followup: FollowUp, visit: VisitLog | None, actor: User) -> None:
-    """Mark done, linked to the visit log that did it."""
+def complete(followup: FollowUp, visit: VisitLog | None, at: datetime | None = None) -> None:
+    """Mark done, linked to the visit log that did it (if a visit did it)."""
     followup.status = FollowUpStatus.DONE.value
     followup.completed_visit_id = visit.id if visit else None
-    followup.completed_at = utcnow()
+    followup.completed_at = at or utcnow()
     db.session.flush()
 
 
@@ -128,7 +133,7 @@ def cancel(followup: FollowUp, actor: User) -> None:
 
 
 def assign(followups: Iterable[FollowUp], actor: User, assignee: User) -> int:
-    """Give follow-ups to another member of the team; each new assignee is notified once."""
+    """Give follow-ups to another member of the team; the assignee is notified of each one moved."""
     moved = 0
     for followup in followups:
         if followup.assignee_id == assignee.id or followup.status in (FollowUpStatus.DONE, FollowUpStatus.CANCELLED):
@@ -148,8 +153,7 @@ def notify(user: User, text: str, link: str, email_template: str | None = None,
     """Tell a user in the app and, when a template is given, by email through the outbox."""
     db.session.add(Notification(user_id=user.id, text=text[:300], link=link, created_at=utcnow()))
     if email_template:
-        mail.queue(user, email_template, dedupe_key=dedupe_key,
-                   url=current_app.config["CRM_BASE_URL"] + link, **context)
+        mail.queue(user, email_template, dedupe_key=dedupe_key, url=absolute(link), **context)
 
 
 def notify_assignment(followup: FollowUp, actor: User | None) -> None:

@@ -95,6 +95,11 @@ def slot_key(now: datetime, every: timedelta) -> str:
     return datetime.fromtimestamp(stamp, SHANGHAI).isoformat(timespec="seconds")
 
 
+def reminder_interval(config) -> timedelta:
+    """The reminder/escalation slot length: CRM_REMINDER_EVERY_SECONDS (tests) or _MINUTES."""
+    return timedelta(seconds=config.get("CRM_REMINDER_EVERY_SECONDS") or config["CRM_REMINDER_EVERY_MINUTES"] * 60)
+
+
 def parse_local_time(text: str) -> time:
     """'06:30' → time(6, 30)."""
     hours, _, minutes = text.partition(":")
@@ -116,15 +121,11 @@ def send_reminders(now: datetime | None = None) -> str:
     for followup in due:
         mail.queue(followup.assignee, "followup_reminder",
                    dedupe_key=f"reminder:{followup.id}:{followup.due_at.isoformat()}",
-                   followup=followup, url=_url("followups.show", followup_id=followup.id))
+                   followup=followup, url=absolute_url("followups.show", followup_id=followup.id))
         followup.reminded_at = now
     db.session.commit()
     report = outbox.deliver_due(now=now)
     return f"reminders queued {len(due)}; {report}"
-
-
-def _url(endpoint: str, **values) -> str:
-    return absolute_url(endpoint, **values)
 
 
 def send_digests(now: datetime | None = None) -> str:
@@ -139,17 +140,18 @@ def send_digests(now: datetime | None = None) -> str:
             view = followups.today_view(user, now=now)
             flags = list(db.session.execute(
                 sa.select(ClientFlag).join(Client, Client.id == ClientFlag.client_id)
+                .options(so.contains_eager(ClientFlag.client))
                 .where(Client.owner_id == user.id, ClientFlag.cleared_at.is_(None), ClientFlag.since >= since)
             ).scalars())
             if view.overdue or view.today or flags:
                 mail.queue(user, "digest_manager", dedupe_key=f"digest:{user.id}:{day}", view=view, flags=flags,
-                           day=day, url=_url("followups.today"))
+                           day=day, url=absolute_url("followups.today"))
                 sent += 1
         if user.role == Role.LEAD and user.team_id is not None:
             rows = followups.team_board(user, now=now)
             if any(r.open or r.overdue or r.flagged for r in rows):
                 mail.queue(user, "digest_lead", dedupe_key=f"team-digest:{user.id}:{day}", rows=rows, day=day,
-                           url=_url("followups.board"))
+                           url=absolute_url("followups.board"))
                 sent += 1
     db.session.commit()
     return f"digests queued {sent}"
@@ -175,9 +177,20 @@ def callback_sample(year: int, now: datetime | None = None, seed: int | None = N
     size = -(-len(ids) * percent // 100)  # rounded up: "at least" the percentage
     chosen = random.Random(seed if seed is not None else year).sample(ids, size)
     due = followups.local_morning(max(now.astimezone(SHANGHAI).date(), date(year, 1, 1)) + timedelta(days=7))
-    for client in db.session.execute(sa.select(Client).where(Client.id.in_(chosen))).scalars():
-        followups.create(client, client.owner_id, due, "callback", "callback", title=_callback_title(client),
-                         source_key=f"callback-sample:{year}:{client.id}")
+    titles: dict[str, str] = {}
+    for start in range(0, len(chosen), 5000):  # one set of rows per chunk, one INSERT each
+        owners = db.session.execute(sa.select(Client.id, Client.owner_id, User.locale).join(
+            User, User.id == Client.owner_id).where(Client.id.in_(chosen[start:start + 5000]))).all()
+        rows = []
+        for client_id, owner_id, locale in owners:
+            locale = locale or "zh_CN"
+            if locale not in titles:
+                titles[locale] = _callback_title(locale)
+            rows.append({"client_id": client_id, "assignee_id": owner_id, "due_at": due, "kind": "callback",
+                         "source": "callback", "source_key": f"callback-sample:{year}:{client_id}",
+                         "title": titles[locale], "note": "", "priority": 2, "status": FollowUpStatus.OPEN.value,
+                         "reminder_at": due - timedelta(minutes=30), "created_at": now, "version": 1})
+        db.session.execute(followups.insert_ignoring_twins(), rows)
     db.session.commit()
     return f"call-back sample {year}: {size} of {len(ids)} active clients"
 
@@ -189,6 +202,6 @@ def plan_followups(now: datetime | None = None) -> str:
     return str(plans.generate(now=now or utcnow()))
 
 
-def _callback_title(client: Client) -> str:
-    with force_locale(client.owner.locale or "zh_CN"):
+def _callback_title(locale: str) -> str:
+    with force_locale(locale):
         return gettext("Yearly call-back (回访)")

@@ -13,4 +13,9 @@ def path_for(endpoint: str, **values) -> str:
 
 def absolute_url(endpoint: str, **values) -> str:
     """The address of a page as a user opens it from an email (CRM_BASE_URL + path)."""
-    return current_app.config["CRM_BASE_URL"] + path_for(endpoint, **values)
+    return absolute(path_for(endpoint, **values))
+
+
+def absolute(path: str) -> str:
+    """An app path as the address a user opens from an email."""
+    return current_app.config["CRM_BASE_URL"] + path

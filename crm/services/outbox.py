@@ -26,9 +26,7 @@ Guarantee: at-least-once delivery.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -45,6 +43,7 @@ from sqlalchemy.exc import OperationalError
 from crm.extensions import db
 from crm.models import OutboxEmail, User, utcnow
 from crm.services import audit
+from crm.services.jobs import owner_name
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +254,7 @@ def deliver_due(now: datetime | None = None, limit: int = 50, owner: str = "") -
     Without CRM_SMTP_HOST nothing is claimed or sent: the emails stay queued. `owner` names this
     sender in the log (default host:pid).
     """
-    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+    owner = owner or owner_name()
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     report = DeliveryReport()
     with so.Session(db.engine, expire_on_commit=False) as session:

@@ -39,19 +39,11 @@ from crm.models import (
     User,
     utcnow,
 )
-from crm.services import audit, dialect, followups, settings, suitability
+from crm.services import audit, followups, settings, suitability
 from crm.services.access import client_visibility
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
-
-settings.SPECS.update({
-    spec.key: spec for spec in (
-        settings.SettingSpec("plan_lead_days", 7, 0, 60),
-        settings.SettingSpec("plan_grace_days", 7, 1, 60),
-    )
-})
-
 
 class PlanError(Exception):
     """A plan change that cannot be made; `code` is a key of labels.PLAN_ERRORS."""
@@ -455,15 +447,10 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
                              # Routine work: the morning digest lists it, no email of its own each time.
                              "reminder_at": None, "created_at": now, "version": 1})
     db.session.flush()
-    inserted = db.session.execute(_insert_ignoring_twins().returning(FollowUp.source_key), rows).scalars().all()
+    inserted = db.session.execute(followups.insert_ignoring_twins().returning(FollowUp.source_key), rows).scalars().all()
     report.reviews = sum(1 for key in inserted if key.startswith("plan-review:"))
     report.created = len(inserted) - report.reviews
     return report
-
-
-def _insert_ignoring_twins():
-    """INSERT ... ON CONFLICT (source, source_key) DO NOTHING."""
-    return dialect.insert(FollowUp.__table__).on_conflict_do_nothing(index_elements=["source", "source_key"])
 
 
 def review_key(plan: ServicePlan) -> str:

@@ -64,7 +64,7 @@ from crm.extensions import db
 from crm.models import AssetSnapshot, Client, ClientFlag, FollowUp, Stage, Tier, utcnow
 from crm.models.base import UTCDateTime
 from crm.services import audit, dialect, settings
-from crm.services.followups import SHANGHAI, local_morning
+from crm.services.followups import SHANGHAI, insert_ignoring_twins, local_morning
 
 __all__ = [
     "DORMANT",
@@ -390,7 +390,7 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
         def on_day(offset: timedelta) -> sa.ColumnElement:
             return sa.case({n: sa.literal(due - offset, UTCDateTime()) for n, due in enumerate(dues)}, value=day,
                            else_=sa.literal(dues[-1] - offset, UTCDateTime()))
-        report.followups_created = session.execute(dialect.insert(FollowUp.__table__).from_select(
+        report.followups_created = session.execute(insert_ignoring_twins().from_select(
             ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
              "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
             sa.select(
@@ -399,8 +399,7 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
                 raised.c.kind + _text(": ") + raised.c.reasons, _text(""), _text(""),
                 on_day(timedelta(minutes=30)), stamp, sa.literal(1, sa.Integer),
             ).select_from(raised).where(sa.true()),  # SQLite needs a WHERE before ON CONFLICT
-        ).on_conflict_do_nothing(index_elements=["source", "source_key"]),
-            execution_options={"preserve_rowcount": True}).rowcount
+        ), execution_options={"preserve_rowcount": True}).rowcount
     session.execute(sa.text(f"DROP TABLE {changes.name}"))
 
     report.seconds = timer.perf_counter() - started

@@ -29,6 +29,16 @@ SPECS = {
         SettingSpec("at_risk_satisfaction_max", 2, 1, 4),     # last satisfaction score at or below
         SettingSpec("callback_sample_percent", 10, 1, 100),   # yearly call-back sample of active clients
         SettingSpec("flag_followups_per_day", 30, 1, 10000),  # new flag follow-ups per manager and working day
+        # Complaint deadlines in working days per severity (DOMAIN.md §9).
+        SettingSpec("complaint_ack_days_normal", 1, 0, 10),
+        SettingSpec("complaint_ack_days_serious", 1, 0, 10),
+        SettingSpec("complaint_ack_days_major", 1, 0, 10),
+        SettingSpec("complaint_resolve_days_normal", 15, 1, 60),
+        SettingSpec("complaint_resolve_days_serious", 10, 1, 60),
+        SettingSpec("complaint_resolve_days_major", 5, 1, 60),
+        # Service plans: follow-ups this many days ahead; an open one is missed this many days late.
+        SettingSpec("plan_lead_days", 7, 0, 60),
+        SettingSpec("plan_grace_days", 7, 1, 60),
     )
 }
 
