@@ -12,10 +12,10 @@ from crm.forms.fields import to_utc
 from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm
 from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
-from crm.routes.helpers import render, see_other
+from crm.routes.helpers import htmx_target, render, see_other
 from crm.services import followups, submissions
 from crm.services.access import assignable_owners, get_client_or_404
-from crm.services.scan import flags_for_owner_ids
+from crm.services.scan import flagged_clients
 
 bp = Blueprint("followups", __name__)
 
@@ -85,12 +85,34 @@ def new(client_id: int):
     return render("followups/new.html", client=client, form=form, status=422 if form.errors else 200)
 
 
+FLAGS_PER_PAGE = 20
+
+
+def _board_filters(members) -> dict:
+    """The Team page's filters from the query string: a member of the team, overdue only, picked all."""
+    arg = request.args.get("assignee", "")
+    ids = {m.id for m in members}
+    page = request.args.get("flag_page", "")
+    return {"assignee": int(arg) if arg.isdigit() and int(arg) in ids else None,
+            "overdue": request.args.get("overdue") == "1",
+            "select_all": request.args.get("select") == "all",
+            "flag_page": max(1, min(int(page), 10_000)) if page.isdigit() else 1}
+
+
+def board_url(assignee: int | None = None, overdue: bool = False, **extra) -> str:
+    """The Team page with these filters (empty ones left out)."""
+    args = {"assignee": assignee or None, "overdue": 1 if overdue else None, **extra}
+    return url_for("followups.board", **{k: v for k, v in args.items() if v is not None})
+
+
 @bp.route("/team", methods=["GET", "POST"])
 def board():
-    """The lead's board: each member's open and overdue work, and bulk reassignment."""
+    """The lead's board: members' load, their follow-ups to hand over, then their flagged clients; filters combine."""
     if current_user.role not in (Role.LEAD, Role.ADMIN):
         abort(403)
     members = assignable_owners(current_user)
+    filters = _board_filters(members)
+    back = board_url(filters["assignee"], filters["overdue"]) + "#followups"
     form = AssignForm()
     form.assignee_id.choices = choices({u.id: u.display_name for u in members})
     if form.validate_on_submit():
@@ -104,15 +126,19 @@ def board():
             moved = followups.assign(chosen, current_user, assignee)
             db.session.commit()
             flash(_("%(count)s follow-ups now with %(name)s.", count=moved, name=assignee.display_name), "success")
-        return see_other(request.full_path.rstrip("?"))
-    assignee_arg = request.args.get("assignee", "")
-    overdue_only = request.args.get("overdue") == "1"
-    rows = followups.team_board(current_user)
-    return render("followups/board.html", rows=rows, form=form,
-                  flags=flags_for_owner_ids([r.user.id for r in rows], limit=100),
-                  items=followups.team_followups(current_user, int(assignee_arg) if assignee_arg.isdigit() else None,
-                                                 overdue_only),
-                  assignee=assignee_arg, overdue_only=overdue_only, now=utcnow(),
+        return see_other(back)
+    now = utcnow()
+    rows = followups.team_board(current_user, now=now)
+    owners = [filters["assignee"]] if filters["assignee"] else [r.user.id for r in rows]
+    page = filters["flag_page"]
+    flagged, more_flags = flagged_clients(owners, offset=(page - 1) * FLAGS_PER_PAGE, limit=FLAGS_PER_PAGE, now=now)
+    target = htmx_target()
+    return render("followups/board.html", fragment=target if target in ("work", "more_flags") else None,
+                  rows=rows, form=form, flagged=flagged, members=members,
+                  more_flags_url=board_url(filters["assignee"], filters["overdue"], flag_page=page + 1)
+                  if more_flags else None,
+                  items=followups.team_followups(current_user, filters["assignee"], filters["overdue"], now=now),
+                  filters=filters, board_url=board_url, back=back, now=now,
                   status=422 if form.errors else 200)
 
 

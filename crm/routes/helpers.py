@@ -10,6 +10,7 @@ from jinja2_fragments.flask import render_block
 
 from crm import labels
 from crm.domain.formats import fen_to_yuan, mask_id_number, mask_mobile
+from crm.services import flag_text
 
 
 def is_htmx() -> bool:
@@ -96,6 +97,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         local_datetime=local_datetime, local_date=local_date, mask_mobile=mask_mobile,
         mask_id=mask_id_number, label=label, profile_value=profile_value, yuan=yuan, followup_title=followup_title,
+        flag_reasons=flag_text.reason_texts,
     )
     app.jinja_env.globals.update(labels=labels, is_htmx=is_htmx, get_locale=get_locale,
                                  current_user=current_user)

@@ -70,12 +70,16 @@ __all__ = [
     "DORMANT",
     "AT_RISK",
     "EXTRA_SOURCES",
+    "FlagFigures",
+    "FlaggedClient",
     "REASONS",
     "SCANNED_STAGES",
     "ReasonSource",
     "ScanContext",
     "ScanReport",
     "current_flags_select",
+    "flag_figures",
+    "flagged_clients",
     "flags_for_owner_ids",
     "open_flag_kinds",
     "open_flags",
@@ -459,3 +463,114 @@ def flags_for_owner_ids(owner_ids: Iterable[int], kind: str | None = None, limit
     # "at_risk" sorts before "dormant".
     query = query.order_by(ClientFlag.kind, ClientFlag.since, ClientFlag.id).limit(limit)
     return list(db.session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class FlagFigures:
+    """The figures behind a client's flags, read at display time (money in fen, days on the Shanghai calendar)."""
+
+    today: date
+    last_contact_on: date | None
+    contact_limit_days: int  # the tier's interval, or dormant_default_days without a tier
+    tier_name: str | None
+    last_change_on: date | None  # the last snapshot whose total changed (or the first one)
+    asset_limit_days: int  # dormant_asset_days
+    peak_fen: int | None  # highest total within drop_days before the latest snapshot
+    latest_fen: int | None
+    drop_days: int  # at_risk_drop_days
+    satisfaction: int | None
+    intent: str | None
+
+
+@dataclass
+class FlaggedClient:
+    """One client on the lead's list: all its open flags (at_risk first) and their figures."""
+
+    client: Client
+    flags: list[ClientFlag]
+    figures: FlagFigures
+
+    @property
+    def codes(self) -> list[str]:
+        """Every reason code of the client's open flags, in REASONS order."""
+        held = {code for flag in self.flags for code in reason_codes(flag)}
+        return [code for code in REASONS if code in held]
+
+
+def _asset_figures(client_ids: list[int], drop_days: int) -> dict[int, tuple]:
+    """(latest total, peak within drop_days before it, last change date) per client: one query."""
+    s = AssetSnapshot.__table__
+    per_client = {"partition_by": s.c.client_id, "order_by": s.c.as_of, "rows": (None, None)}
+    history = sa.select(
+        s.c.client_id, s.c.as_of, s.c.total_assets_fen.label("total"),
+        sa.func.lag(s.c.total_assets_fen).over(**per_client).label("previous"),
+        sa.func.max(s.c.as_of).over(**per_client).label("latest_on"),
+    ).where(s.c.client_id.in_(client_ids)).subquery("history")
+    h = history.c
+    rows = db.session.execute(sa.select(
+        h.client_id,
+        sa.func.max(sa.case((h.as_of == h.latest_on, h.total))),
+        sa.func.max(sa.case((h.as_of >= _days_before(h.latest_on, drop_days), h.total))),
+        sa.func.max(sa.case((sa.or_(h.previous.is_(None), h.previous != h.total), h.as_of))),
+    ).group_by(h.client_id))
+    return {client_id: (latest, peak, changed) for client_id, latest, peak, changed in rows}
+
+
+def flag_figures(clients: Iterable[Client], now: datetime | None = None) -> dict[int, FlagFigures]:
+    """The figures behind the flags of these clients (tier and owner loaded): one snapshot query and the settings."""
+    clients = list(clients)
+    if not clients:
+        return {}
+    now = now or utcnow()
+    today = now.astimezone(SHANGHAI).date()
+    default_days = settings.get_int("dormant_default_days")
+    asset_days = settings.get_int("dormant_asset_days")
+    drop_days = settings.get_int("at_risk_drop_days")
+    assets = _asset_figures(sorted({c.id for c in clients}), drop_days)
+    found = {}
+    for c in clients:
+        contact = c.last_contact_at or c.account_opened_at or c.created_at
+        latest, peak, changed = assets.get(c.id, (None, None, None))
+        if isinstance(changed, str):  # SQLite returns the CASE over a DATE as text
+            changed = date.fromisoformat(changed)
+        found[c.id] = FlagFigures(
+            today=today, last_contact_on=contact.astimezone(SHANGHAI).date() if contact else None,
+            contact_limit_days=c.tier.max_days_between_contacts if c.tier else default_days,
+            tier_name=c.tier.name if c.tier else None, last_change_on=changed, asset_limit_days=asset_days,
+            peak_fen=peak, latest_fen=latest, drop_days=drop_days,
+            satisfaction=c.last_satisfaction, intent=c.last_intent)
+    return found
+
+
+def flagged_clients(owner_ids: Iterable[int], offset: int = 0, limit: int = 20,
+                    now: datetime | None = None) -> tuple[list[FlaggedClient], bool]:
+    """A page of the flagged clients these users own, one entry per client, and whether more follow.
+
+    At-risk clients first, then the longest flagged. Three queries (the page of clients, their flags
+    with client, owner and tier, the snapshot figures) and the settings, whatever the page size.
+    The caller decides which owners the user may see.
+    """
+    ids = sorted(set(owner_ids))
+    if not ids:
+        return [], False
+    flags = ClientFlag.__table__
+    page = list(db.session.execute(
+        sa.select(flags.c.client_id).join(Client.__table__, Client.id == flags.c.client_id)
+        .where(Client.owner_id.in_(ids), flags.c.cleared_at.is_(None))
+        .group_by(flags.c.client_id)
+        # "at_risk" sorts before "dormant".
+        .order_by(sa.func.min(flags.c.kind), sa.func.min(flags.c.since), flags.c.client_id)
+        .offset(offset).limit(limit + 1)).scalars())
+    more, page = len(page) > limit, page[:limit]
+    if not page:
+        return [], more
+    rows = db.session.execute(
+        sa.select(ClientFlag).options(so.joinedload(ClientFlag.client).joinedload(Client.owner),
+                                      so.joinedload(ClientFlag.client).joinedload(Client.tier))
+        .where(ClientFlag.client_id.in_(page), ClientFlag.cleared_at.is_(None))
+        .order_by(ClientFlag.kind, ClientFlag.id)).scalars()
+    by_client: dict[int, list[ClientFlag]] = {}
+    for flag in rows:
+        by_client.setdefault(flag.client_id, []).append(flag)
+    figures = flag_figures([found[0].client for found in by_client.values()], now)
+    return [FlaggedClient(by_client[i][0].client, by_client[i], figures[i]) for i in page if i in by_client], more
