@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 from crm.models.audit import AuditEvent, FormSubmission
 from crm.models.base import Base, utcnow
-from crm.models.client import Client, SourceChannel, Stage, StageChange
+from crm.models.client import Client, OwnerChange, SourceChannel, Stage, StageChange
 from crm.models.complaint import (
                                  Complaint,
                                  ComplaintCategory,
@@ -47,6 +47,6 @@ __all__ = [
     "Complaint", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintEventKind",
     "ComplaintSeverity", "ComplaintStatus", "WorkdayOverride",
     "PlanItem", "PlanItemKind", "PlanStatus", "PlanTemplate", "PlanTemplateItem", "ServicePlan",
-    "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "Role", "SourceChannel",
+    "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "OwnerChange", "Role", "SourceChannel",
     "Stage", "StageChange", "Team", "User", "VisitChannel", "VisitLog", "VisitOutcome", "utcnow",
 ]

@@ -127,3 +127,24 @@ class StageChange(Base):
     note: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
 
     changed_by: so.Mapped[User] = so.relationship()
+
+
+class OwnerChange(Base):
+    """One reassignment of a client from one owner to another: by whom, why and when."""
+
+    __tablename__ = "owner_changes"
+    __table_args__ = (sa.Index("ix_owner_changes_client_at", "client_id", "changed_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    client_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clients.id"))
+    from_owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    to_owner_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    changed_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    changed_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    reason: so.Mapped[str] = so.mapped_column(sa.String(200), default="")
+    # Open follow-ups of the previous owner that moved with the client.
+    followups_moved: so.Mapped[int] = so.mapped_column(default=0)
+
+    from_owner: so.Mapped[User] = so.relationship(foreign_keys=[from_owner_id])
+    to_owner: so.Mapped[User] = so.relationship(foreign_keys=[to_owner_id])
+    changed_by: so.Mapped[User] = so.relationship(foreign_keys=[changed_by_id])

@@ -12,7 +12,13 @@ from crm.labels import FIELD_NAMES, choices
 from crm.models import Role, Stage
 from crm.routes.helpers import render, see_other
 from crm.services import audit, clients, plans, submissions
-from crm.services.access import assignable_owners, can_see_client, get_client_or_404
+from crm.services.access import (
+    answers_for,
+    assignable_owners,
+    can_see_client,
+    get_client_or_404,
+    get_owned_client_or_404,
+)
 from crm.services.scan import open_flags
 from crm.services.users import all_outlets
 
@@ -87,10 +93,11 @@ def _duplicate_mobile(form, dup: clients.DuplicateMobile):
 def show(client_id: int):
     """The client file: details, masked numbers and the timeline."""
     client = get_client_or_404(client_id, current_user)
+    in_book = answers_for(current_user, client)
     return render("clients/show.html", client=client, timeline=clients.timeline(client),
                   flags=open_flags(client.id), plan=plans.active_plan(client),
-                  stage_form=StageForm(stage=client.stage), reveal_form=RevealForm(),
-                  can_reassign=current_user.role in (Role.LEAD, Role.ADMIN))
+                  stage_form=StageForm(stage=client.stage), reveal_form=RevealForm(), in_book=in_book,
+                  can_reassign=in_book and current_user.role in (Role.LEAD, Role.ADMIN))
 
 
 def _serializer() -> URLSafeSerializer:
@@ -100,7 +107,7 @@ def _serializer() -> URLSafeSerializer:
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 def edit(client_id: int):
     """Edit the client file; a save over someone else's newer changes is told what changed."""
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)  # owner, lead, admin: not an assignee
     form = ClientEditForm(obj=client)
     form.set_outlets(all_outlets())
     conflict = None
@@ -143,8 +150,8 @@ def edit(client_id: int):
 
 @bp.post("/<int:client_id>/stage")
 def stage(client_id: int):
-    """Move the client to another lifecycle stage."""
-    client = get_client_or_404(client_id, current_user)
+    """Move the client to another lifecycle stage (owner, lead, admin)."""
+    client = get_owned_client_or_404(client_id, current_user)
     form = StageForm()
     if form.validate_on_submit():
         if clients.change_stage(client, current_user, Stage(form.stage.data), form.note.data or ""):
@@ -188,7 +195,7 @@ def reassign(client_id: int):
     """A lead or admin hands the client to another manager, with a reason (audited)."""
     if current_user.role not in (Role.LEAD, Role.ADMIN):
         abort(404)
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)
     form = ReassignForm()
     owners = assignable_owners(current_user)
     form.owner_id.choices = choices({u.id: u.display_name for u in owners})

@@ -14,7 +14,7 @@ from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import htmx_target, render, see_other
 from crm.services import followups, submissions
-from crm.services.access import assignable_owners, get_client_or_404
+from crm.services.access import assignable_owners, can_see_client, get_owned_client_or_404
 from crm.services.scan import flagged_clients
 
 bp = Blueprint("followups", __name__)
@@ -37,7 +37,8 @@ def today():
 def show(followup_id: int):
     """One follow-up with its actions: log the visit that does it, snooze, cancel."""
     followup = followups.get_followup_or_404(followup_id, current_user)
-    return render("followups/show.html", followup=followup, snooze_form=SnoozeForm())
+    return render("followups/show.html", followup=followup, snooze_form=SnoozeForm(),
+                  can_open_client=can_see_client(current_user, followup.client))
 
 
 @bp.post("/followups/<int:followup_id>/snooze")
@@ -50,7 +51,8 @@ def snooze(followup_id: int):
         db.session.commit()
         flash(_("Follow-up snoozed."), "success")
         return see_other(url_for("followups.today"))
-    return render("followups/show.html", followup=followup, snooze_form=form, status=422)
+    return render("followups/show.html", followup=followup, snooze_form=form,
+                  can_open_client=can_see_client(current_user, followup.client), status=422)
 
 
 @bp.post("/followups/<int:followup_id>/cancel")
@@ -65,8 +67,8 @@ def cancel(followup_id: int):
 
 @bp.route("/clients/<int:client_id>/followups/new", methods=["GET", "POST"])
 def new(client_id: int):
-    """Plan a follow-up on a client; a lead may give it to anyone in the team."""
-    client = get_client_or_404(client_id, current_user)
+    """Plan a follow-up on a client in the user's book; a lead may give it to anyone in the team."""
+    client = get_owned_client_or_404(client_id, current_user)
     form = FollowUpForm()
     people = assignable_owners(current_user) if current_user.role != Role.MANAGER else [current_user]
     form.assignee_id.choices = choices({u.id: u.display_name for u in people})

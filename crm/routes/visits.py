@@ -5,10 +5,12 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.extensions import db
 from crm.forms.clients import VisitForm
+from crm.models import Client
 from crm.routes.helpers import followup_title, render, see_other
 from crm.services import clients, followups, submissions
-from crm.services.access import get_client_or_404, get_visit_or_404
+from crm.services.access import can_see_client, get_client_or_404, get_visit_or_404
 
 bp = Blueprint("visits", __name__)
 
@@ -21,10 +23,14 @@ def require_login():
 
 @bp.route("/clients/<int:client_id>/visits/new", methods=["GET", "POST"])
 def new(client_id: int):
-    """Log a visit or contact with this client."""
+    """Log a visit or contact with this client; with `followup`, the visit completes that follow-up."""
+    followup_arg = request.values.get("followup", "")
+    token = request.form.get("token", "") if request.method == "POST" else ""
+    if token and submissions.already_submitted(token, current_user, "visit") is not None:
+        # A retried Save whose first attempt went through (and may have ended the user's access).
+        return _after_saving(client_id, int(followup_arg) if followup_arg.isdigit() else None)
     client = get_client_or_404(client_id, current_user)
     followup = None
-    followup_arg = request.values.get("followup", "")
     if followup_arg.isdigit():
         followup = followups.get_followup_or_404(int(followup_arg), current_user)
         if followup.client_id != client.id:
@@ -43,10 +49,24 @@ def new(client_id: int):
             form.token.data, current_user, "visit",
             lambda: clients.log_visit(client, current_user, form.visit_data(), completes=followup))
         if created:
-            flash(_("Visit logged."), "success")
-        return see_other(url_for("clients.show", client_id=client.id))
+            if followup is not None and not can_see_client(current_user, client):
+                flash(_("Visit logged and follow-up done. %(client)s stays with %(owner)s.",
+                        client=client.name, owner=client.owner.display_name), "success")
+            else:
+                flash(_("Visit logged."), "success")
+        return _after_saving(client.id, followup.id if followup else None)
     return render("visits/new.html", form=form, client=client, followup=followup,
                   status=422 if form.errors else 200)
+
+
+def _after_saving(client_id: int, followup_id: int | None):
+    """Back to the client file, or to the follow-up when completing it ended the user's access to the client."""
+    client = db.session.get(Client, client_id)
+    if client is None or not can_see_client(current_user, client):
+        if followup_id is not None:
+            return see_other(url_for("followups.show", followup_id=followup_id))
+        return see_other(url_for("followups.today"))
+    return see_other(url_for("clients.show", client_id=client_id))
 
 
 @bp.get("/visits/<int:visit_id>")

@@ -1,11 +1,15 @@
-"""The one visibility rule: a manager sees their own clients, a lead their team's, an admin all."""
+"""The one visibility rule: a manager sees their own clients, a lead their team's, an admin all;
+anyone also sees a client on which they hold an open or snoozed follow-up (see docs/access.md)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import abort
 
 from crm.extensions import db
-from crm.models import Client, Role, User, VisitLog
+from crm.models import Client, FollowUp, FollowUpStatus, Role, User, VisitLog
+
+# While a follow-up is in one of these states its assignee has business with the client.
+OPEN_STATES = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 
 
 def team_member_ids(user: User) -> sa.Select:
@@ -13,8 +17,12 @@ def team_member_ids(user: User) -> sa.Select:
     return sa.select(User.id).where(User.team_id == user.team_id)
 
 
-def client_visibility(user: User) -> sa.ColumnElement[bool]:
-    """SQL condition that keeps only the clients this user may see."""
+def client_book(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the clients the user answers for: own, the team's for a lead, all for an admin.
+
+    Lists about a book of clients (statistics, expiring assessments, plans) use this; opening a
+    client uses `client_visibility`, which adds the clients of the user's open follow-ups.
+    """
     if user.role == Role.ADMIN:
         return sa.true()
     if user.role == Role.LEAD and user.team_id is not None:
@@ -22,11 +30,24 @@ def client_visibility(user: User) -> sa.ColumnElement[bool]:
     return Client.owner_id == user.id
 
 
-def can_see_client(user: User, client: Client) -> bool:
-    """Tell whether the user may see this client, by the same rule as the SQL condition."""
+def assigned_client_ids(user: User) -> sa.Select:
+    """Ids of the clients on which the user holds an open or snoozed follow-up (served by
+    ix_follow_ups_assignee_status_due), as a subquery."""
+    return sa.select(FollowUp.client_id).where(FollowUp.assignee_id == user.id,
+                                               FollowUp.status.in_(OPEN_STATES))
+
+
+def client_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition that keeps only the clients this user may see."""
     if user.role == Role.ADMIN:
-        return True
-    if client.owner_id == user.id:
+        return sa.true()
+    return sa.or_(client_book(user), Client.id.in_(assigned_client_ids(user)))
+
+
+def answers_for(user: User, client: Client) -> bool:
+    """Tell whether the client is in the user's book (owner, the owner's lead, admin): who may change
+    the client file, its stage and its owner, and plan new work on it."""
+    if user.role == Role.ADMIN or client.owner_id == user.id:
         return True
     return (
         user.role == Role.LEAD
@@ -36,6 +57,17 @@ def can_see_client(user: User, client: Client) -> bool:
     )
 
 
+def holds_open_followup(user: User, client: Client) -> bool:
+    """Tell whether the user is the assignee of an open or snoozed follow-up on the client."""
+    return db.session.execute(
+        assigned_client_ids(user).where(FollowUp.client_id == client.id).limit(1)).first() is not None
+
+
+def can_see_client(user: User, client: Client) -> bool:
+    """Tell whether the user may see this client, by the same rule as the SQL condition."""
+    return answers_for(user, client) or holds_open_followup(user, client)
+
+
 def get_client_or_404(client_id: int, user: User) -> Client:
     """Load a client the user may see; anything else is a 404, never a 403 that confirms it exists."""
     client = db.session.execute(
@@ -43,6 +75,14 @@ def get_client_or_404(client_id: int, user: User) -> Client:
     ).scalar_one_or_none()
     if client is None:
         abort(404)
+    return client
+
+
+def get_owned_client_or_404(client_id: int, user: User) -> Client:
+    """Load a client in the user's book, else 404; an assignee, who knows the client exists, gets 403."""
+    client = get_client_or_404(client_id, user)
+    if not answers_for(user, client):
+        abort(403)
     return client
 
 

@@ -15,6 +15,7 @@ from crm.models import (
     Client,
     FollowUp,
     FollowUpStatus,
+    OwnerChange,
     ServicePlan,
     Stage,
     StageChange,
@@ -219,12 +220,13 @@ class TimelineEntry:
     """One line of the client's timeline."""
 
     at: datetime
-    kind: str  # "visit", "stage" or "tier"
+    kind: str  # "visit", "stage", "tier", "owner", "plan_start" or "plan_end"
     item: Any
 
 
 def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
-    """Visits, stage and tier changes, plans started and ended, newest first (four queries, merged in memory)."""
+    """Visits, stage, tier and owner changes, plans started and ended, newest first (five queries, merged
+    in memory)."""
     visits = db.session.execute(
         sa.select(VisitLog).options(so.joinedload(VisitLog.author))
         .where(VisitLog.client_id == client.id)
@@ -240,6 +242,12 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
         .where(TierChange.client_id == client.id)
         .order_by(TierChange.changed_at.desc(), TierChange.id.desc()).limit(limit)
     ).scalars()
+    owners = db.session.execute(
+        sa.select(OwnerChange).options(so.joinedload(OwnerChange.from_owner), so.joinedload(OwnerChange.to_owner),
+                                       so.joinedload(OwnerChange.changed_by))
+        .where(OwnerChange.client_id == client.id)
+        .order_by(OwnerChange.changed_at.desc(), OwnerChange.id.desc()).limit(limit)
+    ).scalars()
     service_plans = db.session.execute(
         sa.select(ServicePlan).options(so.joinedload(ServicePlan.template), so.joinedload(ServicePlan.created_by))
         .where(ServicePlan.client_id == client.id).order_by(ServicePlan.id.desc()).limit(limit)
@@ -247,6 +255,7 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
     entries = [TimelineEntry(v.occurred_at, "visit", v) for v in visits]
     entries += [TimelineEntry(s.changed_at, "stage", s) for s in stages]
     entries += [TimelineEntry(t.changed_at, "tier", t) for t in tiers]
+    entries += [TimelineEntry(o.changed_at, "owner", o) for o in owners]
     entries += [TimelineEntry(p.created_at, "plan_start", p) for p in service_plans]
     entries += [TimelineEntry(p.ended_at, "plan_end", p) for p in service_plans if p.ended_at is not None]
     entries.sort(key=lambda e: (e.at, e.kind == "visit"), reverse=True)
@@ -321,16 +330,21 @@ def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id:
     return ClientPage(rows, next_cursor)
 
 
-def reassign(client: Client, actor: User, new_owner: User, reason: str) -> None:
-    """Hand a client (and the previous owner's open follow-ups on it) to another owner; audited, notified."""
+def reassign(client: Client, actor: User, new_owner: User, reason: str) -> OwnerChange | None:
+    """Hand a client (and the previous owner's open follow-ups on it) to another owner; kept on the
+    timeline, audited, notified. A third person's open follow-ups stay with them (and so does their access)."""
     if new_owner.id == client.owner_id:
-        return
+        return None
     previous = client.owner
     detail = f"{previous.display_name} → {new_owner.display_name}: {reason}"
-    db.session.execute(sa.update(FollowUp).where(
+    moved = db.session.execute(sa.update(FollowUp).where(
         FollowUp.client_id == client.id, FollowUp.assignee_id == previous.id,
         FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value])
-    ).values(assignee_id=new_owner.id).execution_options(synchronize_session="fetch"))
+    ).values(assignee_id=new_owner.id).execution_options(synchronize_session="fetch")).rowcount
+    change = OwnerChange(client_id=client.id, from_owner_id=previous.id, to_owner_id=new_owner.id,
+                         changed_by_id=actor.id, changed_at=utcnow(), reason=reason[:200],
+                         followups_moved=moved or 0)
+    db.session.add(change)
     client.owner_id = new_owner.id
     client.owner = new_owner
     client.updated_by_id = actor.id
@@ -342,3 +356,4 @@ def reassign(client: Client, actor: User, new_owner: User, reason: str) -> None:
                      email_template="client_reassigned", dedupe_key=f"reassign:{client.id}:{client.version}",
                      client=client, actor=actor, reason=reason)
     db.session.flush()
+    return change

@@ -6,6 +6,7 @@ Services flush; the route or job commits.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -36,9 +37,10 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, followups, settings
-from crm.services.access import team_member_ids
+from crm.services.access import answers_for, team_member_ids
 from crm.services.links import path_for
 
+log = logging.getLogger(__name__)
 SHANGHAI = workdays.SHANGHAI
 S = ComplaintStatus
 
@@ -82,8 +84,29 @@ def next_statuses(complaint: Complaint) -> list[str]:
 # ------------------------------------------------------------------ calendar and deadlines
 
 def overrides() -> dict[date, bool]:
-    """The admin's working-day overrides (a small table, read whole)."""
-    return dict(db.session.execute(sa.select(WorkdayOverride.day, WorkdayOverride.is_working_day)).all())
+    """The admin's working-day overrides (a small table, read whole); logs a year ahead left without its notice."""
+    calendar = dict(db.session.execute(sa.select(WorkdayOverride.day, WorkdayOverride.is_working_day)).all())
+    _log_missing_notices(utcnow().astimezone(SHANGHAI).date(), calendar)
+    return calendar
+
+
+_notices_logged: set[tuple[date, int]] = set()
+
+
+def _log_missing_notices(today: date, calendar: Mapping[date, bool]) -> None:
+    """Warn (once a day per process) for each year ahead counted on the statutory holidays only."""
+    for year in workdays.years_without_notice(today, calendar):
+        if (today, year) not in _notices_logged:
+            _notices_logged.add((today, year))
+            log.warning("holiday calendar: the State Council's holiday notice for %s is not entered "
+                        "(Admin → Holiday calendar); working days in %s count the statutory holidays only",
+                        year, year)
+
+
+def years_without_notice(today: date) -> list[int]:
+    """The years ahead whose holiday notice (bridging and make-up days) is still to be entered as overrides."""
+    calendar = overrides()
+    return workdays.years_without_notice(today, calendar)
 
 
 def ack_days(severity: str) -> int:
@@ -284,6 +307,28 @@ def _open_followups(complaint: Complaint) -> list[FollowUp]:
         FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]))).scalars())
 
 
+def _resolve_title(user: User, number: str) -> str:
+    with force_locale(user.locale or "zh_CN"):
+        return gettext("Resolve complaint %(number)s", number=number)
+
+
+def _keep_handler_on_client(complaint: Complaint, event: ComplaintEvent) -> None:
+    """A handler outside the client's book sees the client through an open follow-up (docs/access.md):
+    give them one until the complaint closes, which completes it, if they hold none on the complaint."""
+    if complaint.client is None or complaint.status == S.CLOSED:
+        return
+    handler = complaint.owner or db.session.get(User, complaint.owner_id)
+    if answers_for(handler, complaint.client):
+        return
+    if any(f.assignee_id == handler.id for f in _open_followups(complaint)):
+        return
+    db.session.flush()
+    followups.create(complaint.client, handler, complaint.resolve_due_at, FollowUpKind.COMPLAINT,
+                     FollowUpSource.COMPLAINT, creator=None, priority=1,
+                     source_key=f"complaint:{complaint.id}:resolve:{event.id}",
+                     title=_resolve_title(handler, complaint.number))
+
+
 def _finish_ack_followup(complaint: Complaint, now: datetime) -> None:
     # register() creates the acknowledgement follow-up only; later ones are not finished by this step.
     for followup in _open_followups(complaint):
@@ -306,6 +351,7 @@ def transition(complaint: Complaint, actor: User, to_status: str, note: str = ""
     event = _event(complaint, actor, ComplaintEventKind.STATUS, now, text=note, from_status=before,
                    to_status=to_status)
     db.session.flush()
+    _keep_handler_on_client(complaint, event)
     return event
 
 
@@ -361,6 +407,7 @@ def reopen(complaint: Complaint, actor: User, reason: str, now: datetime | None 
                    new_due=complaint.resolve_due_at)
     audit.record(actor, "complaint.reopen", "complaint", complaint.id, detail=complaint.number)
     db.session.flush()
+    _keep_handler_on_client(complaint, event)
     return event
 
 
@@ -389,6 +436,7 @@ def handover(complaint: Complaint, actor: User, to_user: User, reason: str,
     event = _event(complaint, actor, ComplaintEventKind.HANDOVER, now,
                    text=f"{before.display_name} → {to_user.display_name}: {reason.strip()}")
     db.session.flush()
+    _keep_handler_on_client(complaint, event)
     followups.notify(to_user, _handover_text(to_user, complaint.number),
                      path_for("complaints.show", complaint_id=complaint.id), email_template="complaint_handover",
                      dedupe_key=f"complaint-handover:{complaint.id}:{event.id}", complaint=complaint,

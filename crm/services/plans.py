@@ -40,7 +40,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, followups, settings, suitability
-from crm.services.access import client_visibility
+from crm.services.access import client_book
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
@@ -577,7 +577,7 @@ def visible_plans(user: User, now: datetime | None = None, limit: int = 50, owne
     today = local_today(now)
     query = (sa.select(ServicePlan).join(Client, Client.id == ServicePlan.client_id)
              .options(so.contains_eager(ServicePlan.client).joinedload(Client.owner))
-             .where(ServicePlan.status == PlanStatus.ACTIVE.value, client_visibility(user)))
+             .where(ServicePlan.status == PlanStatus.ACTIVE.value, client_book(user)))
     if owner_id is not None:
         query = query.where(Client.owner_id == owner_id)
     if after is not None:

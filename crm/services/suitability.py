@@ -24,7 +24,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, settings
-from crm.services.access import client_visibility
+from crm.services.access import client_book, client_visibility
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -180,7 +180,7 @@ def expiring_clients(user: User, now: datetime | None = None, limit: int = 200) 
     now = now or utcnow()
     days = settings.get_int("assessment_warning_days")
     return list(db.session.execute(
-        sa.select(Client).options(so.joinedload(Client.owner)).where(client_visibility(user), Client.risk_expires_at.is_not(None),
+        sa.select(Client).options(so.joinedload(Client.owner)).where(client_book(user), Client.risk_expires_at.is_not(None),
                                 Client.risk_expires_at <= now + timedelta(days=days),
                                 Client.risk_expires_at > now - timedelta(days=days))
         .order_by(Client.risk_expires_at).limit(limit)
@@ -332,13 +332,13 @@ def overview(user: User, now: datetime | None = None) -> Overview:
         else_=sa.cast(Client.risk_level, sa.String),
     )
     counts = dict(db.session.execute(
-        sa.select(state, sa.func.count()).where(client_visibility(user)).group_by(state)).all())
+        sa.select(state, sa.func.count()).where(client_book(user)).group_by(state)).all())
     by_level = [("lowest", counts.get("lowest", 0))] + [
         (rules.level_label(n), counts.get(str(n), 0)) for n in range(1, 6)]
     tiers = db.session.execute(
         sa.select(sa.func.coalesce(Tier.name, ""), sa.func.count(Client.id))
         .select_from(Client).outerjoin(Tier, Tier.id == Client.tier_id)
-        .where(client_visibility(user)).group_by(Tier.name, Tier.min_assets_fen)
+        .where(client_book(user)).group_by(Tier.name, Tier.min_assets_fen)
         .order_by(sa.func.coalesce(Tier.min_assets_fen, -1))).all()
     return Overview(by_level=by_level, by_tier=[(name, n) for name, n in tiers],
                     missing=counts.get("missing", 0), expired=counts.get("expired", 0))
@@ -349,7 +349,7 @@ def unassessed_clients(user: User, now: datetime | None = None, limit: int = 100
     """Visible clients with no assessment or an expired one (ordinary investors only)."""
     now = now or utcnow()
     query = (sa.select(Client).options(so.joinedload(Client.owner))
-             .where(client_visibility(user), Client.investor_type == "ordinary",
+             .where(client_book(user), Client.investor_type == "ordinary",
                     sa.or_(Client.risk_level.is_(None), Client.risk_expires_at <= now))
              .order_by(Client.id).limit(limit))
     if after_id:
