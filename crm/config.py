@@ -1,32 +1,134 @@
-"""Configuration read from the environment, with safe defaults for the embedded mode."""
+"""Configuration: one env file (CRM_CONFIG_FILE) read by every process, real environment variables first.
+
+The web workers, the scheduler and every `flask` command build their settings the same way, so they
+cannot disagree about the base URL, the sender address or the SMTP server (issue 10, finding 6).
+"""
 from __future__ import annotations
 
+import logging
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
+log = logging.getLogger("crm.config")
 
-def _flag(name: str, default: bool) -> bool:
-    """Read a yes/no environment variable."""
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+CONFIG_FILE_VARIABLE = "CRM_CONFIG_FILE"
+
+# Every setting an operator may put in the env file, and the processes that read it. Add new keys
+# here: a key in the file that is not listed is reported at start-up as a probable typo.
+VARIABLES: dict[str, str] = {
+    "CRM_ENV": "web, scheduler",
+    "CRM_SECRET_KEY": "web, scheduler",
+    "CRM_DATABASE_URL": "web, scheduler",
+    "CRM_SESSION_COOKIE_SECURE": "web",
+    "CRM_SESSION_HOURS": "web",
+    "CRM_RATELIMIT_STORAGE_URI": "web",
+    "CRM_LOGIN_LIMIT_PER_ACCOUNT": "web",
+    "CRM_LOGIN_LIMIT_PER_ADDRESS": "web",
+    "CRM_TRUSTED_PROXIES": "web",
+    "CRM_BASE_URL": "web, scheduler",
+    "CRM_MAIL_FROM": "web, scheduler",
+    "CRM_SMTP_HOST": "web, scheduler",
+    "CRM_SMTP_PORT": "web, scheduler",
+    "CRM_SMTP_USER": "web, scheduler",
+    "CRM_SMTP_PASSWORD": "web, scheduler",
+    "CRM_SMTP_TLS": "web, scheduler",
+    "CRM_SMTP_CA_FILE": "web, scheduler",
+    "CRM_SCAN_AT": "scheduler",
+    "CRM_DIGEST_AT": "scheduler",
+    "CRM_REMINDER_EVERY_MINUTES": "scheduler",
+    "CRM_REMINDER_EVERY_SECONDS": "scheduler",
+}
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ConfigError(RuntimeError):
     """The app refuses to start because its configuration is unsafe or incomplete."""
 
 
-def load_secret_key(instance_path: str, production: bool) -> str:
+def parse_env_file(text: str, source: str = "env file") -> dict[str, str]:
+    """Read `KEY=VALUE` lines; blank lines and lines starting with `#` are skipped.
+
+    A value may be wrapped in single or double quotes (taken literally, no escapes or `$` expansion);
+    `export KEY=VALUE` is accepted so that the file can also be sourced by a shell. A `#` inside a
+    value is part of the value: comments are whole lines only.
+    """
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not _KEY.match(key):
+            raise ConfigError(f"{source}, line {number}: expected KEY=VALUE, found {raw.strip()!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _file_values(environ: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The CRM_CONFIG_FILE's path and values (empty when the variable is not set)."""
+    path = (environ.get(CONFIG_FILE_VARIABLE) or "").strip()
+    if not path:
+        return "", {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{CONFIG_FILE_VARIABLE}={path} cannot be read: {exc.strerror}") from None
+    return path, parse_env_file(text, source=path)
+
+
+def read_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings of this process: the CRM_CONFIG_FILE's values, overridden by real environment variables.
+
+    An environment variable overrides the file only when it is set to something (an empty one is
+    ignored), so a stray empty `CRM_SMTP_HOST=` in a shell does not silently switch email off.
+    """
+    environ = os.environ if environ is None else environ
+    return _merge(_file_values(environ)[1], environ)
+
+
+def _merge(in_file: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The file's values with the environment's non-empty ones on top."""
+    return {**in_file, **{key: value for key, value in environ.items() if value != ""}}
+
+
+def _flag(settings: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read a yes/no setting."""
+    value = settings.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(settings: Mapping[str, str], name: str, default: int) -> int:
+    """Read a whole-number setting; a wrong value stops the start with the setting's name."""
+    value = (settings.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, found {value!r}") from None
+
+
+def load_secret_key(instance_path: str, production: bool, settings: Mapping[str, str] | None = None) -> str:
     """Return CRM_SECRET_KEY, or in development a key generated once and kept in the instance folder."""
-    key = os.environ.get("CRM_SECRET_KEY", "").strip()
+    settings = read_settings() if settings is None else settings
+    key = (settings.get("CRM_SECRET_KEY") or "").strip()
     if key:
         return key
     if production:
         raise ConfigError(
-            "CRM_SECRET_KEY is not set. In production the app refuses to start without one: "
-            "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`."
+            "CRM_SECRET_KEY is not set. In production the app refuses to start without one: write one "
+            "once into the env file (see docs/operations.md, \"Configure\")."
         )
     path = Path(instance_path) / "secret_key"
     if path.exists():
@@ -40,46 +142,90 @@ def load_secret_key(instance_path: str, production: bool) -> str:
     return key
 
 
-def from_environment(instance_path: str) -> dict:
-    """Build the Flask config mapping from CRM_* environment variables."""
-    production = os.environ.get("CRM_ENV", "development").strip().lower() == "production"
+def _storage_options(uri: str) -> dict:
+    """Short timeouts for a Redis rate-limit store, so a dead Redis costs a second, not a hung sign-in."""
+    if uri.split("://", 1)[0] in {"redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}:
+        return {"socket_connect_timeout": 1, "socket_timeout": 1}
+    return {}
+
+
+def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from the CRM_* settings (env file, then environment variables)."""
+    environ = os.environ if environ is None else environ
+    config_file, in_file = _file_values(environ)
+    env = _merge(in_file, environ)
+    production = env.get("CRM_ENV", "development").strip().lower() == "production"
     default_db = "sqlite:///" + str(Path(instance_path) / "crm.sqlite3")
+    ratelimit_uri = env.get("CRM_RATELIMIT_STORAGE_URI", "memory://")
     return {
         "CRM_ENV": "production" if production else "development",
-        "SECRET_KEY": load_secret_key(instance_path, production),
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("CRM_DATABASE_URL", default_db),
+        "CRM_CONFIG_FILE": config_file,
+        # Which CRM_* names were given (file or environment), and the file's names we do not know.
+        "CRM_GIVEN_SETTINGS": tuple(sorted(name for name in env if name.startswith("CRM_"))),
+        "CRM_UNKNOWN_SETTINGS": tuple(sorted(name for name in in_file
+                                             if name.startswith("CRM_") and name not in VARIABLES
+                                             and name != CONFIG_FILE_VARIABLE)),
+        "SECRET_KEY": load_secret_key(instance_path, production, env),
+        "SQLALCHEMY_DATABASE_URI": env.get("CRM_DATABASE_URL", default_db),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "SESSION_COOKIE_SECURE": _flag("CRM_SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_SECURE": _flag(env, "CRM_SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _flag("CRM_SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": _flag(env, "CRM_SESSION_COOKIE_SECURE", production),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("CRM_SESSION_HOURS", "12")) * 3600,
+        "PERMANENT_SESSION_LIFETIME": _int(env, "CRM_SESSION_HOURS", 12) * 3600,
         # Tokens live as long as the session: a form left open at the counter for an hour
         # must still submit instead of losing what was typed.
         "WTF_CSRF_TIME_LIMIT": None,
-        "RATELIMIT_STORAGE_URI": os.environ.get("CRM_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": ratelimit_uri,
+        "RATELIMIT_STORAGE_OPTIONS": _storage_options(ratelimit_uri),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "CRM_LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("CRM_LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
-        "CRM_LOGIN_LIMIT_PER_ADDRESS": os.environ.get("CRM_LOGIN_LIMIT_PER_ADDRESS", "20 per 5 minutes"),
+        "CRM_LOGIN_LIMIT_PER_ACCOUNT": env.get("CRM_LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes"),
+        "CRM_LOGIN_LIMIT_PER_ADDRESS": env.get("CRM_LOGIN_LIMIT_PER_ADDRESS", "20 per 5 minutes"),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "CRM_TRUSTED_PROXIES": int(os.environ.get("CRM_TRUSTED_PROXIES", "0")),
-        "CRM_BASE_URL": os.environ.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        "CRM_MAIL_FROM": os.environ.get("CRM_MAIL_FROM", "outlet-crm@localhost"),
-        "CRM_SMTP_HOST": os.environ.get("CRM_SMTP_HOST", ""),
-        "CRM_SMTP_PORT": int(os.environ.get("CRM_SMTP_PORT", "25")),
-        "CRM_SMTP_USER": os.environ.get("CRM_SMTP_USER", ""),
-        "CRM_SMTP_PASSWORD": os.environ.get("CRM_SMTP_PASSWORD", ""),
-        "CRM_SMTP_TLS": os.environ.get("CRM_SMTP_TLS", "none").strip().lower(),  # none / starttls / ssl
-        "CRM_SMTP_CA_FILE": os.environ.get("CRM_SMTP_CA_FILE", ""),  # PEM CAs to trust besides the system's
+        "CRM_TRUSTED_PROXIES": _int(env, "CRM_TRUSTED_PROXIES", 0),
+        "CRM_BASE_URL": env.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "CRM_MAIL_FROM": env.get("CRM_MAIL_FROM", "outlet-crm@localhost"),
+        "CRM_SMTP_HOST": env.get("CRM_SMTP_HOST", ""),
+        "CRM_SMTP_PORT": _int(env, "CRM_SMTP_PORT", 25),
+        "CRM_SMTP_USER": env.get("CRM_SMTP_USER", ""),
+        "CRM_SMTP_PASSWORD": env.get("CRM_SMTP_PASSWORD", ""),
+        "CRM_SMTP_TLS": env.get("CRM_SMTP_TLS", "none").strip().lower(),  # none / starttls / ssl
+        "CRM_SMTP_CA_FILE": env.get("CRM_SMTP_CA_FILE", ""),  # PEM CAs to trust besides the system's
         # Scheduler (local Asia/Shanghai times): daily scan, morning digests, reminder cadence.
-        "CRM_SCAN_AT": os.environ.get("CRM_SCAN_AT", "06:30"),
-        "CRM_DIGEST_AT": os.environ.get("CRM_DIGEST_AT", "08:00"),
-        "CRM_REMINDER_EVERY_MINUTES": int(os.environ.get("CRM_REMINDER_EVERY_MINUTES", "5")),
+        "CRM_SCAN_AT": env.get("CRM_SCAN_AT", "06:30"),
+        "CRM_DIGEST_AT": env.get("CRM_DIGEST_AT", "08:00"),
+        "CRM_REMINDER_EVERY_MINUTES": _int(env, "CRM_REMINDER_EVERY_MINUTES", 5),
         # Seconds override minutes; used by the exactly-once test to fire several slots quickly.
-        "CRM_REMINDER_EVERY_SECONDS": int(os.environ.get("CRM_REMINDER_EVERY_SECONDS", "0")),
+        "CRM_REMINDER_EVERY_SECONDS": _int(env, "CRM_REMINDER_EVERY_SECONDS", 0),
         "CRM_PAGE_SIZE": 20,
         "CRM_PASSWORD_HASH_METHOD": "scrypt",
     }
+
+
+def startup_warnings(config: Mapping, process: str | None = None) -> list[str]:
+    """What an operator should fix, read from a built config; `process="scheduler"` adds its own checks."""
+    warnings: list[str] = []
+    source = config.get("CRM_CONFIG_FILE") or "the environment (no CRM_CONFIG_FILE)"
+    for name in config.get("CRM_UNKNOWN_SETTINGS", ()):
+        warnings.append(f"{name} in {source} is not a setting Outlet CRM knows: a typo?")
+    if config.get("CRM_ENV") != "production":
+        return warnings
+    if "CRM_BASE_URL" not in config.get("CRM_GIVEN_SETTINGS", ()):
+        warnings.append(
+            f"CRM_BASE_URL is not set in {source}: links in emails will point at "
+            f"{config.get('CRM_BASE_URL')}. Set it to the address users open, e.g. https://crm.example.com, "
+            "in the env file that the web and the scheduler both read.")
+    if process == "scheduler" and not config.get("CRM_SMTP_HOST"):
+        warnings.append(
+            f"CRM_SMTP_HOST is not set in {source}: no email will be sent; emails wait in the outbox "
+            "(Admin → Outbox) until it is set and the scheduler restarted.")
+    return warnings
+
+
+def log_startup_warnings(config: Mapping, process: str | None = None) -> None:
+    """Log each start-up warning once, at WARNING level, for the journal."""
+    for message in startup_warnings(config, process):
+        log.warning("%s", message)

@@ -17,7 +17,11 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# When the shared store (Redis) cannot be reached, limits are counted in this process's memory (with a
+# logged warning) and errors never fail the request: nobody is locked out of signing in because Redis
+# is down. The store is tried again after 1, 2, 4... 32 seconds and used again as soon as it answers.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True,
+                  swallow_errors=True)
 
 
 def login_account_key() -> str:
