@@ -175,3 +175,11 @@ def test_bad_filters_show_the_page_not_an_error(login, team, query):
 
 def test_a_manager_has_no_team_page(login, team):
     assert login("manager1").get("/team").status_code == 403
+
+
+def test_today_shows_a_flag_follow_up_with_the_same_reason_text(login, team):
+    today = login("manager1").get("/today").get_data(as_text=True)
+    board = section(login("lead").get("/team").get_data(as_text=True), "flags")
+    for text in ("资产 ¥2,500,000.00 → ¥1,500,000.00（30 天内下降 40%）", "45 天未联系（金卡 30 天）"):
+        assert today.count(text) >= 1 and text in board
+    assert "满意度 1 分" not in today  # 王五 is 赵经理's

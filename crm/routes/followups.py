@@ -15,7 +15,7 @@ from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import htmx_target, render, see_other
 from crm.services import followups, submissions
 from crm.services.access import assignable_owners, can_see_client, get_owned_client_or_404
-from crm.services.scan import flagged_clients
+from crm.services.scan import flagged_clients, flagged_for_clients
 
 bp = Blueprint("followups", __name__)
 
@@ -29,7 +29,9 @@ def require_login():
 @bp.get("/today")
 def today():
     """Overdue, today and the next 7 days, for the signed-in user."""
-    return render("followups/today.html", view=followups.today_view(current_user),
+    view = followups.today_view(current_user)
+    flagged = flagged_for_clients(f.client_id for f in view.overdue + view.today + view.upcoming if f.source == "flag")
+    return render("followups/today.html", view=view, flagged=flagged,
                   notifications=followups.unread_notifications(current_user, limit=5))
 
 

@@ -80,6 +80,7 @@ __all__ = [
     "current_flags_select",
     "flag_figures",
     "flagged_clients",
+    "flagged_for_clients",
     "flags_for_owner_ids",
     "open_flag_kinds",
     "open_flags",
@@ -407,10 +408,10 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     session.execute(sa.text(f"DROP TABLE {changes.name}"))
 
     report.seconds = timer.perf_counter() - started
-    audit.record(None, "flags.scan", "client_flags", None, detail=(
-        f"raised dormant {report.raised_dormant}, raised at_risk {report.raised_at_risk}, "
-        f"updated {report.updated}, cleared {report.cleared}, follow-ups {report.followups_created}, "
-        f"scanned {report.scanned}, at {now:%Y-%m-%d %H:%M} UTC"))
+    audit.record(None, "flags.scan", "client_flags", None, params={
+        "raised_dormant": report.raised_dormant, "raised_at_risk": report.raised_at_risk,
+        "updated": report.updated, "cleared": report.cleared, "followups": report.followups_created,
+        "scanned": report.scanned})
     session.flush()
     # The statements bypassed the ORM: loaded flags must be read again.
     for obj in list(session.identity_map.values()):
@@ -564,13 +565,25 @@ def flagged_clients(owner_ids: Iterable[int], offset: int = 0, limit: int = 20,
     more, page = len(page) > limit, page[:limit]
     if not page:
         return [], more
+    found = flagged_for_clients(page, now)
+    return [found[i] for i in page if i in found], more
+
+
+def flagged_for_clients(client_ids: Iterable[int], now: datetime | None = None) -> dict[int, FlaggedClient]:
+    """These clients' open flags with their figures, by client id (clients without flags are absent).
+
+    Two queries (the flags with client, owner and tier; the snapshot figures) and the settings.
+    """
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
     rows = db.session.execute(
         sa.select(ClientFlag).options(so.joinedload(ClientFlag.client).joinedload(Client.owner),
                                       so.joinedload(ClientFlag.client).joinedload(Client.tier))
-        .where(ClientFlag.client_id.in_(page), ClientFlag.cleared_at.is_(None))
+        .where(ClientFlag.client_id.in_(ids), ClientFlag.cleared_at.is_(None))
         .order_by(ClientFlag.kind, ClientFlag.id)).scalars()
     by_client: dict[int, list[ClientFlag]] = {}
     for flag in rows:
         by_client.setdefault(flag.client_id, []).append(flag)
     figures = flag_figures([found[0].client for found in by_client.values()], now)
-    return [FlaggedClient(by_client[i][0].client, by_client[i], figures[i]) for i in page if i in by_client], more
+    return {i: FlaggedClient(found[0].client, found, figures[i]) for i, found in by_client.items()}
