@@ -1,11 +1,18 @@
-"""The visibility rule, route by route: own clients, team's clients for a lead, all for an admin."""
+"""The visibility rule, route by route: own clients, team's clients for a lead, all for an admin, and the
+clients of one's open follow-ups (docs/access.md)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.models import AuditEvent, Client, VisitLog
+from crm.models import AuditEvent, Client, FollowUp, VisitLog, utcnow
 from tests.factories import make_client, make_visit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -106,3 +113,134 @@ def test_signed_out_visitor_is_sent_to_sign_in(client, world, url):
 @pytest.mark.parametrize("username", ["manager1", "lead"])
 def test_admin_pages_are_refused_to_managers_and_leads(login, world, username, url):
     assert login(username).get(url).status_code == 403
+
+
+# ---------------------------------------------------------------- the assignee of an open follow-up
+
+@pytest.fixture
+def handed_over(world, owned):
+    """manager1's client 张三, one of whose follow-ups the lead handed to manager2."""
+    from crm.services import followups
+
+    client_id, visit_id = owned
+    client = db.session.get(Client, client_id)
+    followup = followups.create(client, world.manager1, utcnow() + timedelta(days=1), "call", title="回访")
+    followups.assign([followup], world.lead, world.manager2)
+    db.session.commit()
+    return client_id, visit_id, followup.id
+
+
+ASSIGNEE_PAGES = ["/clients/{c}", "/clients/{c}/profile", "/clients/{c}/suitability", "/clients/{c}/plan",
+                  "/clients/{c}/assets", "/clients/{c}/visits/new", "/clients/{c}/visits/new?followup={f}",
+                  "/visits/{v}"]
+
+
+@pytest.mark.parametrize("url", ASSIGNEE_PAGES)
+def test_the_assignee_of_an_open_follow_up_can_open_the_client_and_its_tabs(login, handed_over, url):
+    client_id, visit_id, followup_id = handed_over
+    response = login("manager2").get(url.format(c=client_id, v=visit_id, f=followup_id))
+    assert response.status_code == 200
+    assert "张三" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ASSIGNEE_PAGES)
+@pytest.mark.parametrize("username", ["othermanager", "otherlead"])
+def test_someone_else_still_gets_404_on_a_handed_over_client(login, handed_over, username, url):
+    client_id, visit_id, followup_id = handed_over
+    assert login(username).get(url.format(c=client_id, v=visit_id, f=followup_id)).status_code == 404
+
+
+def test_a_snoozed_follow_up_keeps_the_access(login, handed_over):
+    client_id, _, followup_id = handed_over
+    c = login("manager2")
+    later = (datetime.now(SHANGHAI) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    assert c.post(f"/followups/{followup_id}/snooze", data={"until": later, "reason": "客户出差"}).status_code == 303
+    assert db.session.get(FollowUp, followup_id).status == "snoozed"
+    assert c.get(f"/clients/{client_id}").status_code == 200
+
+
+def test_the_assignee_reveals_and_calls_and_both_are_logged(login, handed_over, world):
+    client_id, _, _ = handed_over
+    c = login("manager2")
+    response = c.post(f"/clients/{client_id}/reveal", data={"field": "mobile"})
+    assert response.status_code == 200 and "13912345678" in response.get_data(as_text=True)
+    call = c.get(f"/clients/{client_id}/call")
+    assert call.status_code == 303 and call.headers["Location"] == "tel:+8613912345678"
+    rows = db.session.execute(sa.select(AuditEvent.actor_id, AuditEvent.action)
+                              .where(AuditEvent.action.like("reveal%")).order_by(AuditEvent.id)).all()
+    assert rows == [(world.manager2.id, "reveal.mobile"), (world.manager2.id, "reveal.mobile.call")]
+
+
+@pytest.mark.parametrize("method,url,data", [
+    ("GET", "/clients/{c}/edit", None),
+    ("POST", "/clients/{c}/edit", {"name": "改名", "mobile": "13912345678", "source_channel": "walk_in",
+                                   "version": "1", "loaded": ""}),
+    ("POST", "/clients/{c}/stage", {"stage": "lost"}),
+    ("GET", "/clients/{c}/followups/new", None),
+    ("POST", "/clients/{c}/followups/new", {"assignee_id": "4", "due_at": "2030-01-01T10:00", "kind": "call",
+                                            "priority": "2", "title": "自己续上"}),
+], ids=["edit-get", "edit-post", "stage", "plan-followup-get", "plan-followup-post"])
+def test_the_assignee_may_not_change_the_client_file_or_plan_more_work(login, handed_over, method, url, data):
+    client_id, _, _ = handed_over
+    response = login("manager2").open(url.format(c=client_id), method=method, data=data)
+    assert response.status_code == 403
+    db.session.expire_all()
+    client = db.session.get(Client, client_id)
+    assert client.name == "张三" and client.stage == "contacted" and client.owner.username == "manager1"
+    assert db.session.query(FollowUp).count() == 1
+
+
+def test_the_assignee_page_hides_the_owner_actions_and_says_who_owns_the_client(login, handed_over):
+    client_id, _, _ = handed_over
+    page = login("manager2").get(f"/clients/{client_id}").get_data(as_text=True)
+    assert f"/clients/{client_id}/edit" not in page and f"/clients/{client_id}/stage" not in page
+    assert f"/clients/{client_id}/followups/new" not in page and "王经理" in page
+    owner_page = login("manager1").get(f"/clients/{client_id}").get_data(as_text=True)
+    assert f"/clients/{client_id}/edit" in owner_page and f"/clients/{client_id}/stage" in owner_page
+
+
+def test_the_assignee_finds_the_client_in_the_list_with_its_owner_until_the_follow_up_is_done(login, handed_over):
+    client_id, _, followup_id = handed_over
+    c = login("manager2")
+    page = c.get("/clients").get_data(as_text=True)
+    assert "张三" in page and "王经理" in page
+    db.session.get(FollowUp, followup_id).status = "done"
+    db.session.commit()
+    assert "张三" not in c.get("/clients").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("ending", ["done", "cancelled"])
+@pytest.mark.parametrize("url", ASSIGNEE_PAGES)
+def test_the_access_ends_with_the_follow_up(login, handed_over, ending, url):
+    client_id, visit_id, followup_id = handed_over
+    if ending == "done":
+        db.session.get(FollowUp, followup_id).status = "done"
+        db.session.commit()
+    else:
+        assert login("manager2").post(f"/followups/{followup_id}/cancel").status_code == 303
+    c = login("manager2")
+    assert c.get(url.format(c=client_id, v=visit_id, f=followup_id)).status_code == 404
+    assert c.get(f"/followups/{followup_id}").status_code == 200
+
+
+def test_a_lead_holding_a_follow_up_on_another_teams_client_sees_it_but_cannot_reassign_it(login, world):
+    from crm.services import followups
+
+    client = make_client(world.other_manager, name="王五")
+    followups.create(client, world.lead, utcnow(), "callback", title="独立回访")
+    db.session.commit()
+    c = login("lead")
+    assert c.get(f"/clients/{client.id}").status_code == 200
+    assert c.get(f"/clients/{client.id}/reassign").status_code == 403
+    assert c.post(f"/clients/{client.id}/reassign",
+                  data={"owner_id": str(world.manager1.id), "reason": "x"}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(Client, client.id).owner_id == world.other_manager.id
+
+
+def test_book_lists_do_not_grow_with_assigned_clients(login, handed_over, world):
+    from crm.services import suitability
+
+    client_id, _, _ = handed_over
+    assert [c.id for c in suitability.unassessed_clients(world.manager2)] == []
+    assert [c.id for c in suitability.unassessed_clients(world.manager1)] == [client_id]
