@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
@@ -234,16 +233,12 @@ def workdays_admin():
         flash(_("Calendar override saved."), "success")
         return see_other(url_for("complaints.workdays_admin"))
     rows = complaints.all_overrides()
-    return render("complaints/workdays.html", form=form, rows=rows, today=datetime.now(workdays.SHANGHAI).date(),
-                  known_years=workdays_known_years(), status=422 if form.errors else 200)
-
-
-def workdays_known_years() -> str:
-    """The years the installed holiday calendar covers, e.g. "2004–2026"."""
-    import chinese_calendar
-
-    years = sorted({d.year for d in chinese_calendar.holidays})
-    return f"{years[0]}–{years[-1]}" if years else ""
+    today = utcnow().astimezone(workdays.SHANGHAI).date()
+    years = workdays.known_years()
+    return render("complaints/workdays.html", form=form, rows=rows, today=today,
+                  known_years=f"{years[0]}–{years[-1]}" if years else "",
+                  missing_notices=complaints.years_without_notice(today),
+                  status=422 if form.errors else 200)
 
 
 @bp.post("/admin/workdays/<int:override_id>/remove")

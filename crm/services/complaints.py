@@ -6,6 +6,7 @@ Services flush; the route or job commits.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -39,6 +40,7 @@ from crm.services import audit, followups, settings
 from crm.services.access import answers_for, team_member_ids
 from crm.services.links import path_for
 
+log = logging.getLogger(__name__)
 SHANGHAI = workdays.SHANGHAI
 S = ComplaintStatus
 
@@ -82,8 +84,29 @@ def next_statuses(complaint: Complaint) -> list[str]:
 # ------------------------------------------------------------------ calendar and deadlines
 
 def overrides() -> dict[date, bool]:
-    """The admin's working-day overrides (a small table, read whole)."""
-    return dict(db.session.execute(sa.select(WorkdayOverride.day, WorkdayOverride.is_working_day)).all())
+    """The admin's working-day overrides (a small table, read whole); logs a year ahead left without its notice."""
+    calendar = dict(db.session.execute(sa.select(WorkdayOverride.day, WorkdayOverride.is_working_day)).all())
+    _log_missing_notices(utcnow().astimezone(SHANGHAI).date(), calendar)
+    return calendar
+
+
+_notices_logged: set[tuple[date, int]] = set()
+
+
+def _log_missing_notices(today: date, calendar: Mapping[date, bool]) -> None:
+    """Warn (once a day per process) for each year ahead counted on the statutory holidays only."""
+    for year in workdays.years_without_notice(today, calendar):
+        if (today, year) not in _notices_logged:
+            _notices_logged.add((today, year))
+            log.warning("holiday calendar: the State Council's holiday notice for %s is not entered "
+                        "(Admin → Holiday calendar); working days in %s count the statutory holidays only",
+                        year, year)
+
+
+def years_without_notice(today: date) -> list[int]:
+    """The years ahead whose holiday notice (bridging and make-up days) is still to be entered as overrides."""
+    calendar = overrides()
+    return workdays.years_without_notice(today, calendar)
 
 
 def ack_days(severity: str) -> int:
