@@ -183,3 +183,16 @@ def test_today_shows_a_flag_follow_up_with_the_same_reason_text(login, team):
     for text in ("资产 ¥2,500,000.00 → ¥1,500,000.00（30 天内下降 40%）", "45 天未联系（金卡 30 天）"):
         assert today.count(text) >= 1 and text in board
     assert "满意度 1 分" not in today  # 王五 is 赵经理's
+
+
+def test_the_leads_digest_lists_flagged_clients_in_the_same_words(world, team):
+    from crm.services import mail
+    from crm.services.scan import flagged_clients
+
+    rows = followups.team_board(world.lead)
+    flagged, _more = flagged_clients([r.user.id for r in rows])
+    email = mail.queue(world.lead, "digest_lead", rows=rows, flagged=flagged, day=utcnow().date(), url="https://crm/team")
+    for body in (email.text_body, email.html_body):
+        assert "李四 · 归属人：王经理" in body and "王五 · 归属人：赵经理" in body
+        assert "资产 ¥2,500,000.00 → ¥1,500,000.00（30 天内下降 40%）" in body
+        assert "45 天未联系（金卡 30 天）" in body
