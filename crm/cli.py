@@ -16,7 +16,6 @@ def register(app: Flask) -> None:
     register_suitability_commands(app)
     register_job_commands(app)
     register_asset_commands(app)
-    register_complaint_commands(app)
     from crm import cli_outbox
 
     cli_outbox.register(app)
@@ -116,62 +115,35 @@ def register_asset_commands(app: Flask) -> None:
 
 
 def register_job_commands(app: Flask) -> None:
-    """Operator and cron commands for the scheduled jobs (each run exactly once per slot)."""
+    """The scheduled jobs as commands, from their one declaration (crm.services.jobs.JOBS).
+
+    By hand a command runs at once under a run key of its own and leaves the scheduled slot to the
+    scheduler; cron, when it is the scheduler, passes `--scheduled` to claim the slot exactly once.
+    """
     from crm.services import jobs
 
-    def report(result) -> None:
-        click.echo(result.outcome if result.ran else f"{result.job} {result.run_key}: already run by another process")
-
-    @app.cli.command("scan-clients")
-    @click.option("--force", is_flag=True, help="Run even if today's scan already ran.")
-    def scan_clients(force: bool) -> None:
-        """Flag dormant and at-risk clients and create their follow-ups (once a day)."""
-        from crm.models import utcnow
-
-        now = utcnow()
-        report(jobs.run_once("scan-clients", jobs.local_day_key(now), lambda: jobs.scan(now), force=force))
-
-    @app.cli.command("send-reminders")
-    @click.option("--force", is_flag=True, help="Run even if this interval already ran.")
-    def send_reminders(force: bool) -> None:
-        """Queue due follow-up reminders and deliver the email outbox."""
-
-        from crm.models import utcnow
-
-        now = utcnow()
-        every = jobs.reminder_interval(app.config)
-        report(jobs.run_once("send-reminders", jobs.slot_key(now, every), lambda: jobs.send_reminders(now),
-                             force=force))
-
-    @app.cli.command("send-digests")
-    @click.option("--force", is_flag=True, help="Run even if today's digests already went out.")
-    def send_digests(force: bool) -> None:
-        """Morning digests to managers and team summaries to leads (once a day)."""
-        from crm.models import utcnow
-
-        now = utcnow()
-        report(jobs.run_once("send-digests", jobs.local_day_key(now), lambda: jobs.send_digests(now), force=force))
-
-    @app.cli.command("plan-followups")
-    @click.option("--force", is_flag=True, help="Run even if today's run already happened.")
-    def plan_followups(force: bool) -> None:
-        """Create follow-ups for service-plan occurrences coming up (once a day; safe to repeat)."""
-        from crm.models import utcnow
-
-        now = utcnow()
-        report(jobs.run_once("plan-followups", jobs.local_day_key(now), lambda: jobs.plan_followups(now),
-                             force=force))
+    for job in jobs.JOBS:
+        if job.name == "callback-sample":
+            continue  # takes a --year; declared below
+        app.cli.add_command(job_command(app, job))
 
     @app.cli.command("callback-sample")
     @click.option("--year", type=int, default=None, help="Default: this year.")
-    def callback_sample(year: int | None) -> None:
+    @click.option("--scheduled", is_flag=True, help="Claim this year's scheduled slot (cron as the scheduler).")
+    def callback_sample(year: int | None, scheduled: bool) -> None:
         """Generate this year's call-back sample of active clients (once a year)."""
         from zoneinfo import ZoneInfo
 
         from crm.models import utcnow
 
-        year = year or utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
-        report(jobs.run_once("callback-sample", str(year), lambda: jobs.callback_sample(year)))
+        now = utcnow()
+        year = year or now.astimezone(ZoneInfo("Asia/Shanghai")).year
+        job = jobs.JOBS_BY_NAME["callback-sample"]
+        if scheduled:
+            result = jobs.run_once(job.name, str(year), lambda: jobs.callback_sample(year, now=now))
+        else:
+            result = jobs.run_once(job.name, jobs.own_key(str(year)), lambda: jobs.callback_sample(year, now=now))
+        click.echo(describe_run(job, result, scheduled, str(year)))
 
     @app.cli.command("scheduler")
     @click.option("--for-seconds", type=float, default=None, help="Stop after this long (smoke tests).")
@@ -182,24 +154,44 @@ def register_job_commands(app: Flask) -> None:
         from crm import scheduler as runner
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        from crm.config import log_warnings, scheduler_warnings
+
+        log_warnings(scheduler_warnings(app.config))
         runner.run(app, for_seconds=for_seconds)
 
 
-def register_complaint_commands(app: Flask) -> None:
-    """Command to escalate overdue complaints (once per reminder slot)."""
-    from crm.services import jobs
+def job_command(app: Flask, job) -> click.Command:
+    """`flask <job>`: a run by hand, or with --scheduled the job's scheduled slot."""
+    from crm.services import heartbeats, jobs
 
-    @app.cli.command("escalate-complaints")
-    @click.option("--force", is_flag=True, help="Run even if this interval already ran.")
-    def escalate_complaints(force: bool) -> None:
-        """Escalate overdue complaints to the team lead, then to compliance."""
-
+    @click.command(job.name, help=f"{job.summary} Scheduled {job.describe(app.config)} (Asia/Shanghai).")
+    @click.option("--scheduled", is_flag=True,
+                  help="Claim the current scheduled slot, once across servers (for cron used as the scheduler).")
+    @click.option("--force", is_flag=True, hidden=True, help="Kept for old scripts: a run by hand always runs.")
+    def command(scheduled: bool, force: bool) -> None:
         from crm.models import utcnow
-        from crm.services import complaints
 
         now = utcnow()
-        every = jobs.reminder_interval(app.config)
-        result = jobs.run_once("escalate-complaints", jobs.slot_key(now, every),
-                               lambda: complaints.escalate_overdue(now), force=force)
-        click.echo(result.outcome if result.ran
-                   else f"{result.job} {result.run_key}: already run by another process")
+        slot = job.run_key(now, app.config)
+        result = (jobs.run_scheduled(job, now, app.config) if scheduled and not force
+                  else jobs.run_by_hand(job, now, app.config))
+        if job.name == "send-reminders" and result.ran:
+            heartbeats.beat(app.config, pass_at=now, pass_outcome=result.outcome)
+        click.echo(describe_run(job, result, scheduled and not force, slot))
+
+    return command
+
+
+def describe_run(job, result, scheduled: bool, slot: str) -> str:
+    """What a job command did, in the operator's words: which slot, and whether it ran."""
+    from crm.services import jobs
+
+    if not scheduled:
+        return (f"{job.name}: run by hand (run key {result.run_key}); the scheduled run {slot} is left to "
+                f"the scheduler.\n{result.outcome}")
+    if result.ran:
+        return f"{job.name} {slot}: scheduled run done.\n{result.outcome}"
+    claimed = jobs.slot_claimed(job.name, slot)
+    who = f" by {claimed.owner} at {claimed.started_at:%Y-%m-%d %H:%M:%S} UTC" if claimed else ""
+    return (f"{job.name} {slot}: already run by another process{who}; nothing done. "
+            f"Run it without --scheduled to run it again by hand.")

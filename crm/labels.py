@@ -402,3 +402,7 @@ SETTING_NAMES.update({
     "plan_lead_days": _l("Create service-plan follow-ups this many days ahead"),
     "plan_grace_days": _l("A plan occurrence counts as missed this many days after it was due"),
 })
+
+SETTING_NAMES.update({
+    "reminder_lead_minutes": _l("Send follow-up reminder emails this many minutes before the due time"),
+})

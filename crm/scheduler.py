@@ -1,7 +1,12 @@
 """The long-lived scheduler process (`flask --app wsgi scheduler`); web workers never run jobs.
 
 Several scheduler processes may run (one per server): every job run goes through
-`crm.services.jobs.run_once`, so each slot is executed by exactly one of them.
+`crm.services.jobs.run_once`, so each slot is executed by exactly one of them. The jobs and their
+times come from `crm.services.jobs.JOBS`, the same declarations the CLI commands use.
+
+A scheduler that starts, or wakes from a suspend, after a daily job's time while that day's slot is
+still unclaimed runs the job then (catch-up): it checks at start and every minute. Each job is logged
+at start with its next run time, and each run with its outcome.
 """
 from __future__ import annotations
 
@@ -10,79 +15,86 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from crm.models import utcnow
-from crm.services import jobs
+from crm.services import audit, heartbeats, jobs
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+CATCH_UP_EVERY = timedelta(minutes=1)
 log = logging.getLogger("crm.scheduler")
 
 
-def _daily(app: Flask, name: str, work) -> None:
+def trigger(job: jobs.Job, config) -> BaseTrigger:
+    """When APScheduler fires the job: its Asia/Shanghai time, or every reminder interval."""
+    if job.schedule == jobs.EVERY:
+        # Aligned to the epoch so that every process fires at the same instants and computes the same slot.
+        return IntervalTrigger(seconds=int(jobs.reminder_interval(config).total_seconds()),
+                               start_date=datetime(2020, 1, 1, tzinfo=SHANGHAI))
+    at = job.local_time(config)
+    yearly = {"month": 1, "day": 1} if job.schedule == jobs.YEARLY else {}
+    return CronTrigger(hour=at.hour, minute=at.minute, second=at.second, timezone=SHANGHAI, **yearly)
+
+
+def run_job(app: Flask, job: jobs.Job) -> None:
+    """Run the job's current slot (once across processes) and log the outcome."""
     with app.app_context():
         now = utcnow()
-        result = jobs.run_once(name, jobs.local_day_key(now), lambda: work(now))
-        log.info("%s %s: %s", name, result.run_key, result.outcome if result.ran else "run by another process")
+        key = job.run_key(now, app.config)
+        try:
+            result = jobs.run_scheduled(job, now, app.config)
+        except Exception:
+            log.exception("%s %s: failed", job.name, key)
+            return
+        log.info("%s %s: %s", job.name, result.run_key, result.outcome if result.ran else "run by another process")
+        if job.name == "send-reminders" and result.ran:
+            heartbeats.beat(app.config, "scheduler", pass_at=now, pass_outcome=result.outcome)
 
 
-def _every(app: Flask, name: str, every: timedelta, work) -> None:
+def catch_up(app: Flask) -> None:
+    """Run the daily and yearly jobs whose time has passed today while their slot is still unclaimed."""
     with app.app_context():
-        now = utcnow()
-        result = jobs.run_once(name, jobs.slot_key(now, every), lambda: work(now))
-        log.info("%s %s: %s", name, result.run_key, result.outcome if result.ran else "run by another process")
-
-
-def _yearly_callbacks(app: Flask) -> None:
-    with app.app_context():
-        now = utcnow()
-        year = now.astimezone(SHANGHAI).year
-        result = jobs.run_once("callback-sample", str(year), lambda: jobs.callback_sample(year, now=now))
-        log.info("callback-sample %s: %s", year, result.outcome if result.ran else "already done")
-
-
-def _escalate_complaints(now: datetime) -> str:
-    from crm.services import complaints
-
-    return complaints.escalate_overdue(now)
+        missed = jobs.missed(utcnow(), app.config)
+        heartbeats.beat(app.config, "scheduler")
+    for job in missed:
+        log.info("catch-up: %s was due at %s and has not run in this slot", job.name,
+                 job.local_time(app.config).isoformat())
+        run_job(app, job)
 
 
 def build(app: Flask) -> BlockingScheduler:
-    """The scheduler with its jobs at the configured Asia/Shanghai times (escalation every reminder slot)."""
+    """The scheduler with every declared job at its Asia/Shanghai time, and the catch-up check."""
     scheduler = BlockingScheduler(timezone=SHANGHAI)
-    scan_at = jobs.parse_local_time(app.config["CRM_SCAN_AT"])
-    digest_at = jobs.parse_local_time(app.config["CRM_DIGEST_AT"])
-    every = jobs.reminder_interval(app.config)
-    seconds = int(every.total_seconds())
-    scheduler.add_job(_daily, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, timezone=SHANGHAI),
-                      args=[app, "scan-clients", jobs.scan], id="scan-clients", misfire_grace_time=3600,
-                      coalesce=True)
-    # Plan follow-ups right after the scan, so that the morning digest already lists them.
-    scheduler.add_job(_daily, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, second=30, timezone=SHANGHAI),
-                      args=[app, "plan-followups", jobs.plan_followups], id="plan-followups",
-                      misfire_grace_time=3600, coalesce=True)
-    scheduler.add_job(_daily, CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=SHANGHAI),
-                      args=[app, "send-digests", jobs.send_digests], id="send-digests", misfire_grace_time=3600,
-                      coalesce=True)
-    # Aligned to the epoch so that every process fires at the same instants and computes the same slot.
-    scheduler.add_job(_every, IntervalTrigger(seconds=seconds, start_date=datetime(2020, 1, 1, tzinfo=SHANGHAI)),
-                      args=[app, "send-reminders", every, jobs.send_reminders], id="send-reminders",
-                      misfire_grace_time=seconds, coalesce=True, max_instances=1)
-    scheduler.add_job(_every, IntervalTrigger(seconds=seconds, start_date=datetime(2020, 1, 1, tzinfo=SHANGHAI)),
-                      args=[app, "escalate-complaints", every, _escalate_complaints], id="escalate-complaints",
-                      misfire_grace_time=seconds, coalesce=True, max_instances=1)
-    scheduler.add_job(_yearly_callbacks, CronTrigger(hour=scan_at.hour, minute=scan_at.minute, timezone=SHANGHAI),
-                      args=[app], id="callback-sample", misfire_grace_time=3600, coalesce=True)
+    every = int(jobs.reminder_interval(app.config).total_seconds())
+    for job in jobs.JOBS:
+        grace = every if job.schedule == jobs.EVERY else 3600
+        scheduler.add_job(run_job, trigger(job, app.config), args=[app, job], id=job.name,
+                          misfire_grace_time=grace, coalesce=True, max_instances=1)
+    scheduler.add_job(catch_up, IntervalTrigger(seconds=int(CATCH_UP_EVERY.total_seconds())), args=[app],
+                      id="catch-up", next_run_time=datetime.now(SHANGHAI), coalesce=True, max_instances=1)
     return scheduler
+
+
+def log_plan(app: Flask, scheduler: BlockingScheduler, now: datetime) -> None:
+    """Log each job with its schedule and next run time, so an operator sees what will happen when."""
+    for job in jobs.JOBS:
+        fire = scheduler.get_job(job.name).trigger.get_next_fire_time(None, now)
+        log.info("job %s: %s, next run %s", job.name, job.describe(app.config), fire.isoformat())
 
 
 def run(app: Flask, for_seconds: float | None = None) -> None:
     """Run until stopped (or for `for_seconds`, for smoke tests and the exactly-once test)."""
+    heartbeats.set_kind("scheduler")
+    audit.set_process_source("scheduler")  # audit rows the jobs write say where they came from
     scheduler = build(app)
     if for_seconds:
         scheduler.add_job(scheduler.shutdown, "date", run_date=datetime.now(SHANGHAI) + timedelta(seconds=for_seconds),
                           kwargs={"wait": False}, id="stop")
-    log.info("scheduler %s started", jobs.owner_name())
+    log.info("scheduler %s started (Asia/Shanghai times)", jobs.owner_name())
+    log_plan(app, scheduler, datetime.now(SHANGHAI))
+    with app.app_context():
+        heartbeats.beat(app.config, "scheduler")
     scheduler.start()

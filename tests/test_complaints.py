@@ -312,8 +312,8 @@ def test_closed_complaints_never_escalate(world, zhang):
 
 def test_the_escalation_command_runs_once_per_slot(app, runner, world, zhang):
     register(world.manager1, zhang, now=MONDAY - timedelta(days=60))
-    first = runner.invoke(args=["escalate-complaints"])
-    second = runner.invoke(args=["escalate-complaints"])
+    first = runner.invoke(args=["escalate-complaints", "--scheduled"])
+    second = runner.invoke(args=["escalate-complaints", "--scheduled"])
     assert "1 to team leads" in first.output, first.output
     assert "already run" in second.output
     assert db.session.execute(sa.select(sa.func.count()).select_from(JobRun)

@@ -74,14 +74,16 @@ def test_the_digest_fires_at_eight_in_shanghai(after, expected):
     assert fire.astimezone(timezone.utc).hour == 0
 
 
-def test_a_reminder_goes_out_half_an_hour_before_the_due_time_and_once(app, world):
+def test_a_reminder_goes_out_at_the_last_pass_before_due_minus_the_lead_and_once(app, world):
+    # Lead 15 minutes (the default), a pass every 5 minutes: due 09:00, reminder due 08:45, so the 08:40
+    # pass sends it (the 08:45 pass would be too late).
     client = make_client(world.manager1, name="张三")
     followups.create(client, world.manager1, at(2026, 2, 1, 9, 0), "call", title="月初回访")
     db.session.commit()
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 29).astimezone(timezone.utc))
-    assert db.session.query(OutboxEmail).count() == 0
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 30).astimezone(timezone.utc))
     jobs.send_reminders(now=at(2026, 2, 1, 8, 35).astimezone(timezone.utc))
+    assert db.session.query(OutboxEmail).count() == 0
+    jobs.send_reminders(now=at(2026, 2, 1, 8, 40).astimezone(timezone.utc))
+    jobs.send_reminders(now=at(2026, 2, 1, 8, 45).astimezone(timezone.utc))
     email = db.session.query(OutboxEmail).one()
     assert email.to_address == "m1@example.com" and "张三" in email.subject
 
@@ -117,7 +119,9 @@ def test_two_scheduler_processes_run_each_reminder_slot_once(app, world, databas
     for i in range(5):
         followups.create(client, world.manager1, datetime.now(timezone.utc) - timedelta(minutes=i), "call")
     db.session.commit()
+    # The daily jobs late in the day, so that no catch-up run (a digest) adds emails at any time of day.
     env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_REMINDER_EVERY_SECONDS": "2",
+           "CRM_SCAN_AT": "23:59:59", "CRM_DIGEST_AT": "23:59:59",
            "CRM_SMTP_HOST": "", "FLASK_APP": "wsgi", "PYTHONUNBUFFERED": "1"}
     flask = str(Path(sys.executable).parent / "flask")
     procs = [subprocess.Popen([flask, "--app", "wsgi", "scheduler", "--for-seconds", "9"], cwd=ROOT, env=env,
@@ -134,3 +138,158 @@ def test_two_scheduler_processes_run_each_reminder_slot_once(app, world, databas
     rows = db.session.query(JobRun).filter_by(job="send-reminders").all()
     assert sorted(r.run_key for r in rows) == sorted(ran_keys)
     assert db.session.query(OutboxEmail).count() == 5  # one reminder per follow-up
+
+
+# ---------------------------------------------------------------- reminder lead time
+
+@pytest.mark.parametrize("pass_at, lead, sent", [
+    (at(2026, 2, 1, 8, 39, 59), 15, False),  # the next pass (08:44:59) is still before 08:45
+    (at(2026, 2, 1, 8, 40, 0), 15, True),    # the next pass (08:45) would be too late
+    (at(2026, 2, 1, 8, 54, 59), 0, False),
+    (at(2026, 2, 1, 8, 55, 0), 0, True),
+    (at(2026, 2, 1, 7, 55, 0), 60, True),
+    (at(2026, 2, 1, 7, 54, 59), 60, False),
+])
+def test_a_reminder_is_selected_by_the_pass_before_its_time(pass_at, lead, sent):
+    due = at(2026, 2, 1, 9, 0)
+    cutoff = jobs.reminder_cutoff(pass_at, timedelta(minutes=5), timedelta(minutes=lead))
+    assert (due <= cutoff) is sent
+    if sent:  # and then it is handed over before due - lead
+        assert pass_at < due - timedelta(minutes=lead)
+
+
+def passes(start: datetime, end: datetime, every: timedelta = timedelta(minutes=5)):
+    while start <= end:
+        yield start.astimezone(timezone.utc)
+        start += every
+
+
+def test_the_pass_that_queues_a_reminder_delivers_it_before_due_minus_the_lead(app, world):
+    from crm.services import settings
+    from tests.test_outbox import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    try:
+        app.config.update(CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=server.port, CRM_SMTP_TLS="none", CRM_SMTP_USER="")
+        settings.set_int("reminder_lead_minutes", 20, world.admin)
+        client = make_client(world.manager1, name="张三")
+        followup = followups.create(client, world.manager1, at(2026, 2, 1, 9, 2), "call")
+        db.session.commit()
+        outcomes = {}
+        for now in passes(at(2026, 2, 1, 8, 0), at(2026, 2, 1, 9, 0)):
+            outcomes[now] = jobs.send_reminders(now=now)
+        [email] = db.session.query(OutboxEmail).all()
+        assert email.status == "sent" and len(server.inbox.envelopes) == 1
+        # Reminder due 08:42: the 08:40 pass queues it and sends it at once.
+        assert email.sent_at == at(2026, 2, 1, 8, 40) and email.sent_at < followup.due_at - timedelta(minutes=20)
+        assert outcomes[at(2026, 2, 1, 8, 40).astimezone(timezone.utc)].startswith("reminders queued 1; 1 sent")
+    finally:
+        server.stop()
+
+
+def test_a_snoozed_follow_up_is_reminded_again_by_the_same_rule(app, world):
+    client = make_client(world.manager1, name="张三")
+    followup = followups.create(client, world.manager1, at(2026, 2, 1, 9, 0), "call")
+    db.session.commit()
+    jobs.send_reminders(now=at(2026, 2, 1, 8, 40).astimezone(timezone.utc))
+    followups.snooze(followup, world.manager1, at(2026, 2, 3, 14, 0), "客户出差")
+    db.session.commit()
+    jobs.send_reminders(now=at(2026, 2, 3, 13, 35).astimezone(timezone.utc))
+    assert db.session.query(OutboxEmail).count() == 1
+    jobs.send_reminders(now=at(2026, 2, 3, 13, 40).astimezone(timezone.utc))
+    assert db.session.query(OutboxEmail).count() == 2
+
+
+def test_follow_ups_without_a_reminder_never_get_one(app, world):
+    client = make_client(world.manager1, name="张三")
+    followup = followups.create(client, world.manager1, at(2026, 2, 1, 9, 0), "call")
+    followup.reminder_at = None  # as plan follow-ups are: they come in the morning digest
+    db.session.commit()
+    jobs.send_reminders(now=at(2026, 2, 1, 8, 59).astimezone(timezone.utc))
+    assert db.session.query(OutboxEmail).count() == 0
+
+
+def test_the_reminder_lead_is_on_the_rules_page_with_its_label(login, world):
+    world.admin.locale = "en"
+    db.session.commit()
+    page = login("admin").get("/admin/settings").get_data(as_text=True)
+    assert "Send follow-up reminder emails this many minutes before the due time" in page
+    assert 'name="reminder_lead_minutes"' in page and 'value="15"' in page
+
+
+# ---------------------------------------------------------------- overdue: one definition
+
+def test_both_digests_agree_on_overdue_at_the_same_instant(app, world):
+    world.manager1.locale = world.lead.locale = "en"
+    client = make_client(world.manager1, name="张三")
+    now = at(2026, 3, 2, 8, 0)
+    followups.create(client, world.manager1, at(2026, 3, 2, 7, 30), "call")  # earlier today: today's work
+    followups.create(client, world.manager1, at(2026, 3, 1, 23, 59), "call")  # yesterday: overdue
+    followups.create(client, world.manager1, at(2026, 3, 2, 10, 0), "call")
+    db.session.commit()
+    jobs.send_digests(now=now.astimezone(timezone.utc))
+    manager = db.session.query(OutboxEmail).filter_by(to_address="m1@example.com").one()
+    lead = db.session.query(OutboxEmail).filter_by(to_address="lead@example.com").one()
+    assert manager.subject.endswith(": 1 overdue, 2 today")
+    assert "王经理: 3 open, 1 overdue, 0 flagged clients" in lead.text_body
+    # The Team page and Today read the same definition.
+    row = {r.user.id: r for r in followups.team_board(world.lead, now=now)}[world.manager1.id]
+    assert len(followups.today_view(world.manager1, now=now).overdue) == row.overdue == 1
+    assert len(followups.team_followups(world.lead, world.manager1.id, overdue_only=True, now=now)) == 1
+
+
+# ---------------------------------------------------------------- by hand, scheduled, catch-up
+
+def test_a_run_by_hand_leaves_the_scheduled_slot_free_and_says_so(app, world, runner):
+    first = runner.invoke(args=["scan-clients"])
+    second = runner.invoke(args=["scan-clients"])
+    assert first.exit_code == second.exit_code == 0, first.output
+    assert "run by hand" in first.output and "left to the scheduler" in first.output
+    today = jobs.local_day_key(datetime.now(timezone.utc))
+    assert jobs.slot_claimed("scan-clients", today) is None
+    keys = [r.run_key for r in db.session.query(JobRun).filter_by(job="scan-clients")]
+    assert len(keys) == 2 and all(k.startswith(f"{today}#manual-") for k in keys)
+    scheduled = runner.invoke(args=["scan-clients", "--scheduled"])
+    again = runner.invoke(args=["scan-clients", "--scheduled"])
+    assert "scheduled run done" in scheduled.output, scheduled.output
+    assert "already run by another process" in again.output and "without --scheduled" in again.output
+    assert jobs.slot_claimed("scan-clients", today).finished_at is not None
+
+
+def test_every_declared_job_is_a_command_with_the_scheduled_flag(app):
+    for job in jobs.JOBS:
+        command = app.cli.get_command(None, job.name)
+        assert command is not None and "scheduled" in [p.name for p in command.params]
+
+
+def config_with(**values) -> dict:
+    return {"CRM_SCAN_AT": "06:30", "CRM_DIGEST_AT": "08:00", "CRM_REMINDER_EVERY_MINUTES": 5,
+            "CRM_REMINDER_EVERY_SECONDS": 0, **values}
+
+
+def test_catch_up_finds_the_daily_jobs_whose_time_passed_with_their_slot_unclaimed(app, world):
+    config = config_with()
+    before = at(2026, 3, 2, 6, 29).astimezone(timezone.utc)
+    assert [j.name for j in jobs.missed(before, config)] == ["callback-sample"]  # the year's, from 1 January
+    jobs.run_once("callback-sample", "2026", lambda: "done")
+    assert jobs.missed(before, config) == []
+    after_scan = at(2026, 3, 2, 6, 31).astimezone(timezone.utc)
+    assert [j.name for j in jobs.missed(after_scan, config)] == ["scan-clients", "plan-followups"]
+    jobs.run_by_hand(jobs.JOBS_BY_NAME["scan-clients"], after_scan, config, work=lambda: "by hand")
+    assert "scan-clients" in [j.name for j in jobs.missed(after_scan, config)]  # by hand does not count
+    jobs.run_once("scan-clients", "2026-03-02", lambda: "done")
+    later = at(2026, 3, 2, 9, 0).astimezone(timezone.utc)
+    assert [j.name for j in jobs.missed(later, config)] == ["plan-followups", "send-digests"]
+
+
+@pytest.mark.parametrize("text, expected", [("06:30", (6, 30, 0)), ("6:5", (6, 5, 0)), ("23:59:59", (23, 59, 59))])
+def test_job_times_are_hours_minutes_and_optional_seconds(text, expected):
+    parsed = jobs.parse_local_time(text)
+    assert (parsed.hour, parsed.minute, parsed.second) == expected
+
+
+@pytest.mark.parametrize("text", ["", "6h30", "25:00", "06:30:00:00"])
+def test_a_wrong_job_time_is_refused_with_its_format(text):
+    with pytest.raises(ValueError, match="HH:MM"):
+        jobs.parse_local_time(text)

@@ -17,8 +17,8 @@ from flask_babel import force_locale, format_datetime, gettext
 from sqlalchemy import orm as so
 
 from crm.extensions import db
-from crm.models import AuditEvent, FollowUpKind, OutboxEmail, utcnow
-from crm.services import followups, mail, outbox
+from crm.models import AuditEvent, FollowUpKind, OutboxEmail, ProcessHeartbeat, utcnow
+from crm.services import followups, heartbeats, jobs, mail, outbox
 from tests.factories import make_client
 
 
@@ -418,3 +418,86 @@ def test_only_an_admin_reaches_the_outbox(login, world, username, method, path):
 def test_the_outbox_asks_an_anonymous_visitor_to_sign_in(client, world):
     response = client.get("/admin/outbox")
     assert response.status_code in (302, 303) and "/login" in response.headers["Location"]
+
+
+# ---------------------------------------------------------------- the sender's state, from its heartbeat
+
+def scheduler_heartbeat(**values) -> ProcessHeartbeat:
+    """A scheduler on another host reporting in, as `heartbeats.beat` writes it; committed."""
+    row = ProcessHeartbeat(**{"owner": "sched-1:4242", "kind": "scheduler", "version": "0.1.0",
+                              "base_url": "http://127.0.0.1:5000", "mail_from": "outlet-crm@localhost",
+                              "smtp_host": "smtp.bank.example", "smtp_port": 587, "smtp_tls": "starttls",
+                              "seen_at": utcnow(), "pass_at": utcnow(),
+                              "pass_outcome": "reminders queued 2; 2 sent, 0 to retry, 0 failed", **values})
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def outbox_page(login, world) -> str:
+    world.admin.locale = "en"
+    db.session.commit()
+    return login("admin").get("/admin/outbox").get_data(as_text=True)
+
+
+def test_the_outbox_reports_the_schedulers_smtp_server_not_the_web_processs(app, world, login):
+    app.config["CRM_SMTP_HOST"] = ""  # the web process has none; the scheduler sends
+    scheduler_heartbeat()
+    page = outbox_page(login, world)
+    assert "Sending through smtp.bank.example:587 (starttls)." in page
+    assert "sched-1:4242" in page and "reminders queued 2; 2 sent" in page
+    assert "The sender has no SMTP server configured" not in page
+    assert "disagree" not in page
+
+
+def test_the_outbox_says_when_the_scheduler_has_no_smtp_server(app, world, login):
+    app.config["CRM_SMTP_HOST"] = "127.0.0.1"
+    scheduler_heartbeat(smtp_host="")
+    page = outbox_page(login, world)
+    assert "The sender has no SMTP server configured (CRM_SMTP_HOST)" in page
+    assert "Sending through" not in page
+
+
+def test_the_outbox_warns_when_web_and_scheduler_would_write_different_links(app, world, login):
+    app.config.update(CRM_BASE_URL="http://127.0.0.1:5000", CRM_MAIL_FROM="outlet-crm@localhost")
+    scheduler_heartbeat(base_url="https://crm.bank.example", mail_from="Outlet CRM <crm@bank.example>")
+    page = outbox_page(login, world)
+    assert "CRM_BASE_URL = http://127.0.0.1:5000, the sender https://crm.bank.example" in page
+    assert "CRM_MAIL_FROM = outlet-crm@localhost, the sender Outlet CRM &lt;crm@bank.example&gt;" in page
+
+
+def test_the_outbox_says_when_no_scheduler_reported_or_it_went_quiet(app, world, login):
+    assert "No scheduler has reported yet" in outbox_page(login, world)
+    scheduler_heartbeat(seen_at=utcnow() - timedelta(hours=2))
+    assert "has not been seen since" in outbox_page(login, world)
+
+
+def test_a_heartbeat_records_what_the_process_runs_with_but_never_the_password(app, world):
+    app.config.update(CRM_SMTP_HOST="smtp.bank.example", CRM_SMTP_PORT=465, CRM_SMTP_TLS="ssl",
+                      CRM_SMTP_USER="crm", CRM_SMTP_PASSWORD="s3cret-pass", CRM_BASE_URL="https://crm.bank.example")
+    assert heartbeats.beat(app.config, heartbeats.SCHEDULER, pass_at=utcnow(), pass_outcome="reminders queued 0")
+    assert heartbeats.beat(app.config, heartbeats.SCHEDULER)  # the same process again: one row
+    [row] = db.session.query(ProcessHeartbeat).all()
+    assert (row.kind, row.smtp_host, row.smtp_port, row.smtp_tls, row.base_url) == (
+        "scheduler", "smtp.bank.example", 465, "ssl", "https://crm.bank.example")
+    assert row.owner == jobs.owner_name() and row.version and row.pass_outcome == "reminders queued 0"
+    values = db.session.execute(sa.select(ProcessHeartbeat.__table__)).one()
+    assert not any("s3cret" in str(v) for v in values)
+
+
+def test_each_web_process_records_its_heartbeat_on_its_first_request(app, world, client):
+    app.config["CRM_BASE_URL"] = "http://crm.example.test"
+    client.get("/login")
+    [row] = db.session.query(ProcessHeartbeat).all()
+    assert (row.kind, row.base_url) == ("web", "http://crm.example.test")
+
+
+def test_send_now_without_smtp_in_the_web_process_leaves_delivery_to_the_scheduler(app, world, login):
+    app.config["CRM_SMTP_HOST"] = ""
+    row = queue_assignment(world)
+    db.session.execute(sa.update(OutboxEmail).values(next_attempt_at=utcnow() + timedelta(minutes=30)))
+    db.session.commit()
+    admin = login("admin")
+    assert admin.post("/admin/outbox/send").status_code == 303
+    row = reload(row)
+    assert row.status == "queued" and row.next_attempt_at <= utcnow()

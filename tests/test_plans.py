@@ -337,8 +337,8 @@ def test_a_stale_revision_is_refused(world, gold):
 
 def test_the_daily_job_runs_once_a_day(app, world, gold, runner):
     start(gold, world.manager1)
-    first = runner.invoke(args=["plan-followups"])
-    again = runner.invoke(args=["plan-followups"])
+    first = runner.invoke(args=["plan-followups", "--scheduled"])
+    again = runner.invoke(args=["plan-followups", "--scheduled"])
     assert first.exit_code == 0 and "plans 1" in first.output
     assert "already run" in again.output
     assert db.session.query(JobRun).filter_by(job="plan-followups").count() == 1

@@ -22,6 +22,7 @@ from crm.models.followup import (
                                  Notification,
                                  OutboxEmail,
 )
+from crm.models.heartbeat import ProcessHeartbeat
 from crm.models.plan import PlanItem, PlanItemKind, PlanStatus, PlanTemplate, PlanTemplateItem, ServicePlan
 from crm.models.profile import InvestorType, InvestorTypeChange, NeedsProfile
 from crm.models.setting import Setting
@@ -46,6 +47,7 @@ __all__ = [
     "TierChange",
     "Complaint", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintEventKind",
     "ComplaintSeverity", "ComplaintStatus", "WorkdayOverride",
+    "ProcessHeartbeat",
     "PlanItem", "PlanItemKind", "PlanStatus", "PlanTemplate", "PlanTemplateItem", "ServicePlan",
     "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "OwnerChange", "Role", "SourceChannel",
     "Stage", "StageChange", "Team", "User", "VisitChannel", "VisitLog", "VisitOutcome", "utcnow",

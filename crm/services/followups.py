@@ -170,6 +170,18 @@ def notify_assignment(followup: FollowUp, actor: User | None) -> None:
 
 # ---------------------------------------------------------------- reading
 
+def overdue_before(now: datetime) -> datetime:
+    """The one meaning of overdue (Today, Team, both digests): still open or snoozed, and due before the
+    start of the current Asia/Shanghai day. Work due earlier today is today's work, not yet overdue."""
+    return datetime.combine(now.astimezone(SHANGHAI).date(), time(0), SHANGHAI)
+
+
+def overdue_filter(now: datetime) -> sa.ColumnElement[bool]:
+    """`overdue_before` as a query condition."""
+    return sa.and_(FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]),
+                   FollowUp.due_at < overdue_before(now))
+
+
 @dataclass
 class TodayView:
     """A manager's work: overdue, due today, due in the next 7 days."""
@@ -180,10 +192,10 @@ class TodayView:
 
 
 def today_view(user: User, now: datetime | None = None) -> TodayView:
-    """Open and snoozed follow-ups assigned to the user, bucketed by Shanghai calendar day."""
+    """Open and snoozed follow-ups assigned to the user: overdue (see `overdue_before`), due today and in
+    the next 7 days, by Shanghai calendar day."""
     now = now or utcnow()
-    local_today = now.astimezone(SHANGHAI).date()
-    start = datetime.combine(local_today, time(0), SHANGHAI)
+    start = overdue_before(now)
     end_today, end_week = start + timedelta(days=1), start + timedelta(days=8)
     rows = list(db.session.execute(
         sa.select(FollowUp).options(so.joinedload(FollowUp.client))
@@ -219,9 +231,7 @@ def team_board(lead: User, now: datetime | None = None) -> list[BoardRow]:
                                                                FollowUp.status.in_(open_states))
         .group_by(FollowUp.assignee_id)).all())
     overdue = dict(db.session.execute(
-        sa.select(FollowUp.assignee_id, sa.func.count()).where(FollowUp.assignee_id.in_(ids),
-                                                               FollowUp.status.in_(open_states),
-                                                               FollowUp.due_at < now)
+        sa.select(FollowUp.assignee_id, sa.func.count()).where(FollowUp.assignee_id.in_(ids), overdue_filter(now))
         .group_by(FollowUp.assignee_id)).all())
     flagged = dict(db.session.execute(
         sa.select(Client.owner_id, sa.func.count(sa.distinct(Client.id))).join(ClientFlag, ClientFlag.client_id == Client.id)
@@ -239,7 +249,7 @@ def team_followups(lead: User, assignee_id: int | None = None, overdue_only: boo
     if assignee_id:
         query = query.where(FollowUp.assignee_id == assignee_id)
     if overdue_only:
-        query = query.where(FollowUp.due_at < now)
+        query = query.where(overdue_filter(now))
     return list(db.session.execute(query.order_by(FollowUp.due_at, FollowUp.id).limit(limit)).scalars())
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from email.utils import parseaddr
 
 from flask import current_app, render_template
@@ -20,11 +21,13 @@ def _render(name: str, locale: str, **context) -> tuple[str, str, str]:
     return subject.strip(), body.strip() + "\n", html
 
 
-def queue(user: User, name: str, dedupe_key: str | None = None, **context) -> OutboxEmail | None:
+def queue(user: User, name: str, dedupe_key: str | None = None, send_after: datetime | None = None,
+          **context) -> OutboxEmail | None:
     """Write an email for `user` into the outbox (same transaction as the event); None if no address.
 
     The first line of `email/<name>.txt` is the subject. A `dedupe_key` already queued is not queued
-    again, so an event replayed by a retried job sends one email.
+    again, so an event replayed by a retried job sends one email. `send_after` (default now) is when the
+    sender may take it: a job passes its own `now`, so that the pass which queues an email delivers it.
     """
     if not user.email:
         return None
@@ -37,7 +40,7 @@ def queue(user: User, name: str, dedupe_key: str | None = None, **context) -> Ou
     domain = parseaddr(current_app.config.get("CRM_MAIL_FROM", ""))[1].rpartition("@")[2] or "localhost"
     email = OutboxEmail(message_id=f"<{uuid.uuid4().hex}@{domain}>", dedupe_key=dedupe_key,
                         to_address=user.email, subject=subject[:200], text_body=text, html_body=html,
-                        status="queued", next_attempt_at=utcnow())
+                        status="queued", next_attempt_at=send_after or utcnow())
     db.session.add(email)
     db.session.flush()
     return email

@@ -287,14 +287,18 @@ def deliver_due(now: datetime | None = None, limit: int = 50, owner: str = "") -
     return report
 
 
+def make_due_now() -> int:
+    """Make every queued email due at once (the next pass of any sender takes them); how many waited."""
+    now = utcnow()
+    with so.Session(db.engine) as session:
+        return _write(session, sa.update(OutboxEmail)
+                      .where(OutboxEmail.status == QUEUED, OutboxEmail.next_attempt_at > now)
+                      .values(next_attempt_at=now))
+
+
 def send_now(limit: int = 50, owner: str = "") -> DeliveryReport:
-    """Make every queued email due at once and deliver a batch: the flush after fixing the SMTP settings."""
-    if smtp_configured():
-        now = utcnow()
-        with so.Session(db.engine) as session:
-            _write(session, sa.update(OutboxEmail)
-                   .where(OutboxEmail.status == QUEUED, OutboxEmail.next_attempt_at > now)
-                   .values(next_attempt_at=now))
+    """Make every queued email due at once and, when this process has an SMTP server, deliver a batch."""
+    make_due_now()
     return deliver_due(limit=limit, owner=owner)
 
 
@@ -308,7 +312,7 @@ def requeue(email_id: int, actor: User | None = None) -> bool:
     email.next_attempt_at = utcnow()
     email.lease_until = None
     if actor is not None:
-        audit.record(actor, "outbox.requeue", "outbox_email", email.id, detail=email.to_address)
+        audit.record(actor, "outbox.requeue", "outbox_email", email.id, params={"to": email.to_address})
     db.session.flush()
     return True
 

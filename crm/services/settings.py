@@ -39,6 +39,8 @@ SPECS = {
         # Service plans: follow-ups this many days ahead; an open one is missed this many days late.
         SettingSpec("plan_lead_days", 7, 0, 60),
         SettingSpec("plan_grace_days", 7, 1, 60),
+        # Reminder emails are handed to the mail server at least this many minutes before the due time.
+        SettingSpec("reminder_lead_minutes", 15, 0, 1440),
     )
 }
 
