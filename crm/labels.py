@@ -406,3 +406,109 @@ SETTING_NAMES.update({
 SETTING_NAMES.update({
     "reminder_lead_minutes": _l("Send follow-up reminder emails this many minutes before the due time"),
 })
+
+# ---------------------------------------------------------------- the audit trail
+
+AUDIT_ACTIONS = {
+    "reveal.mobile": _l("Mobile number revealed"),
+    "reveal.id_number": _l("ID number revealed"),
+    "reveal.mobile.call": _l("Mobile number dialled"),
+    "client.reassign": _l("Client reassigned"),
+    "client.investor_type": _l("Investor type changed"),
+    "user.create": _l("User created"),
+    "user.update": _l("User changed"),
+    "team.create": _l("Team created"),
+    "team.rename": _l("Team renamed"),
+    "team.join": _l("Joined a team"),
+    "team.leave": _l("Left a team"),
+    "outlet.create": _l("Outlet added"),
+    "outlet.update": _l("Outlet changed"),
+    "complaint.register": _l("Complaint registered"),
+    "complaint.close": _l("Complaint closed"),
+    "complaint.reopen": _l("Complaint reopened"),
+    "complaint.handover": _l("Complaint handed over"),
+    "complaint.extend": _l("Complaint deadline extended"),
+    "workday.override": _l("Calendar override saved"),
+    "workday.override.remove": _l("Calendar override removed"),
+    "assets.import": _l("Assets imported"),
+    "setting.update": _l("Setting changed"),
+    "product.create": _l("Product created"),
+    "product.risk": _l("Product risk rating changed"),
+    "questionnaire.activate": _l("Questionnaire version put in use"),
+    "plan_template.save": _l("Plan template saved"),
+    "plan_template.add_item": _l("Service added to a plan template"),
+    "plan_template.remove_item": _l("Service removed from a plan template"),
+    "plan.start": _l("Service plan started"),
+    "plan.add_item": _l("Service added to a plan"),
+    "plan.remove_item": _l("Service removed from a plan"),
+    "plan.update": _l("Service plan revised"),
+    "plan.end": _l("Service plan ended"),
+    "flags.scan": _l("Dormant and at-risk scan"),
+    "followup.assign": _l("Follow-up handed over"),
+    "outbox.requeue": _l("Email sent again"),
+}
+
+# Details of events with structured parameters (older events keep their English text).
+AUDIT_DETAILS = {
+    "client.reassign": _l("%(from)s → %(to)s: %(reason)s"),
+    "client.investor_type": _l("%(from_type)s → %(to_type)s (%(criterion)s; recording %(recording_ref)s)"),
+    "user.create": _l("%(username)s, %(role)s"),
+    "user.update": _l("%(username)s: %(changes)s"),
+    "team.create": _l("%(name)s"),
+    "team.rename": _l("%(from)s → %(to)s"),
+    "team.join": _l("%(user)s joined %(team)s"),
+    "team.leave": _l("%(user)s left %(team)s"),
+    "outlet.create": _l("%(name)s, %(city)s"),
+    "outlet.update": _l("%(name)s: %(changes)s"),
+    "complaint.register": _l("%(number)s"),
+    "complaint.close": _l("%(number)s"),
+    "complaint.reopen": _l("%(number)s"),
+    "complaint.handover": _l("%(number)s: %(from)s → %(to)s"),
+    "complaint.extend": _l("%(number)s: %(from_day)s → %(to_day)s"),
+    "workday.override": _l("%(day)s: %(kind)s"),
+    "workday.override.remove": _l("%(day)s"),
+    "assets.import": _l("%(source)s: %(rows)s rows, %(inserted)s new, %(updated)s updated, %(unchanged)s unchanged, "
+                        "%(tier_changes)s tier changes"),
+    "setting.update": _l("%(setting)s: %(from)s → %(to)s"),
+    "product.create": _l("%(code)s, R%(risk)s"),
+    "product.risk": _l("%(code)s: R%(from)s → R%(to)s"),
+    "questionnaire.activate": _l("Version %(version)s, %(title)s"),
+    "plan_template.save": _l("%(name)s"),
+    "plan_template.add_item": _l("%(item_kind)s"),
+    "plan_template.remove_item": _l("%(item_kind)s"),
+    "plan.start": _l("From template %(template)s"),
+    "plan.add_item": _l("%(item_kind)s"),
+    "plan.remove_item": _l("%(item_kind)s; %(cancelled)s follow-ups cancelled"),
+    "plan.update": _l("Changed: %(changed)s"),
+    "plan.end": _l("%(reason)s"),
+    "flags.scan": _l("%(scanned)s clients scanned: %(raised_dormant)s dormant and %(raised_at_risk)s at risk raised, "
+                     "%(updated)s updated, %(cleared)s cleared, %(followups)s follow-ups"),
+    "followup.assign": _l("%(from)s → %(to)s"),
+    "outbox.requeue": _l("To %(to)s"),
+}
+
+# Parameters whose values are codes, and the label mapping (a name in this module) that translates them.
+AUDIT_PARAM_LABELS = {
+    "role": "ROLES", "from_type": "INVESTOR_TYPES", "to_type": "INVESTOR_TYPES", "criterion": "INVESTOR_CRITERIA",
+    "setting": "SETTING_NAMES", "item_kind": "PLAN_ITEM_KINDS", "changes": "AUDIT_CHANGE_NAMES",
+    "changed": "AUDIT_CHANGE_NAMES", "kind": "AUDIT_CHANGE_NAMES",
+}
+
+AUDIT_CHANGE_NAMES = {
+    "username": _l("Username"), "display_name": _l("Display name"), "email": _l("Email"), "role": _l("Role"),
+    "team_id": _l("Team"), "outlet_id": _l("Outlet"), "locale": _l("Language"), "active": _l("Account active"),
+    "deactivated": _l("Deactivated"), "reactivated": _l("Reactivated"), "password": _l("Password reset"),
+    "bank": _l("Bank"), "branch": _l("Branch"), "city": _l("City"), "taken_out_of_use": _l("Taken out of use"),
+    "put_in_use": _l("Put back in use"), "goals": _l("Goals"), "review_on": _l("Review date"),
+    "working_day": _l("A working day"), "day_off": _l("A day off"),
+}
+
+AUDIT_OBJECT_TYPES = {
+    "client": _l("Client"), "user": _l("User"), "team": _l("Team"), "outlet": _l("Outlet"),
+    "complaint": _l("Complaint"), "follow_up": _l("Follow-up"), "product": _l("Product"),
+    "questionnaire": _l("Questionnaire"), "plan_template": _l("Plan template"), "setting": _l("Settings"),
+    "workday_override": _l("Holiday calendar"), "asset_snapshots": _l("Asset import"),
+    "client_flags": _l("Client flags"), "outbox_email": _l("Email"),
+}
+
+AUDIT_SOURCES = {"web": _l("Web"), "scheduler": _l("System (scheduler)"), "cli": _l("Command line")}

@@ -1,8 +1,11 @@
 """Admin pages: users, teams, outlets and the audit trail."""
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm as so
@@ -12,11 +15,12 @@ from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
 from crm.forms.suitability import ProductForm, QuestionnaireForm, settings_form
 from crm.labels import QUESTIONNAIRE_ERRORS, SETTING_NAMES, choices
-from crm.models import AuditEvent, Outlet, Product, Questionnaire, Role, Team, User
-from crm.routes.helpers import render, see_other
-from crm.services import audit, settings, suitability, users
+from crm.models import Client, Outlet, Product, Questionnaire, Role, Team, User
+from crm.routes.helpers import local_datetime, render, see_other
+from crm.services import audit, csv_export, settings, suitability, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @bp.before_request
@@ -52,8 +56,8 @@ def user_new():
             form.username.data, form.display_name.data, form.password.data, form.role.data,
             email=form.email.data or "", locale=form.locale.data,
             team=db.session.get(Team, int(form.team_id.data)) if form.team_id.data else None,
-            outlet=db.session.get(Outlet, int(form.outlet_id.data)) if form.outlet_id.data else None)
-        audit.record(current_user, "user.create", "user", user.id, detail=f"{user.username} ({user.role})")
+            outlet=db.session.get(Outlet, int(form.outlet_id.data)) if form.outlet_id.data else None,
+            actor=current_user)
         db.session.commit()
         flash(_("User %(name)s created.", name=user.display_name), "success")
         return see_other(url_for("admin.user_list"))
@@ -87,10 +91,11 @@ def teams():
     """Teams and their members; add a team."""
     form = TeamForm()
     if form.validate_on_submit():
-        if db.session.execute(sa.select(Team).where(Team.name == form.name.data)).first():
+        try:
+            users.create_team(current_user, form.name.data)
+        except users.NameTaken:
             form.name.errors.append(_("A team with this name exists."))
         else:
-            db.session.add(Team(name=form.name.data))
             db.session.commit()
             flash(_("Team created."), "success")
             return see_other(url_for("admin.teams"))
@@ -105,12 +110,11 @@ def team_edit(team_id: int):
     team = db.get_or_404(Team, team_id)
     form = TeamForm(obj=team)
     if form.validate_on_submit():
-        clash = db.session.execute(
-            sa.select(Team).where(Team.name == form.name.data, Team.id != team.id)).first()
-        if clash:
+        try:
+            users.rename_team(team, current_user, form.name.data)
+        except users.NameTaken:
             form.name.errors.append(_("A team with this name exists."))
         else:
-            team.name = form.name.data
             db.session.commit()
             flash(_("Team saved."), "success")
             return see_other(url_for("admin.teams"))
@@ -122,23 +126,17 @@ def outlets():
     """Bank outlets; add one."""
     form = OutletForm()
     if form.validate_on_submit():
-        if _outlet_exists(form.bank.data, form.branch.data, None):
+        try:
+            users.create_outlet(current_user, form.bank.data, form.branch.data, form.city.data,
+                                active=form.active.data)
+        except users.NameTaken:
             form.branch.errors.append(_("This outlet is already on the list."))
         else:
-            db.session.add(Outlet(bank=form.bank.data, branch=form.branch.data, city=form.city.data,
-                                  active=form.active.data))
             db.session.commit()
             flash(_("Outlet added."), "success")
             return see_other(url_for("admin.outlets"))
     return render("admin/outlets.html", outlets=users.all_outlets(), form=form,
                   status=422 if form.errors else 200)
-
-
-def _outlet_exists(bank: str, branch: str, except_id: int | None) -> bool:
-    query = sa.select(Outlet.id).where(Outlet.bank == bank, Outlet.branch == branch)
-    if except_id is not None:
-        query = query.where(Outlet.id != except_id)
-    return db.session.execute(query).first() is not None
 
 
 @bp.route("/outlets/<int:outlet_id>", methods=["GET", "POST"])
@@ -147,28 +145,66 @@ def outlet_edit(outlet_id: int):
     outlet = db.get_or_404(Outlet, outlet_id)
     form = OutletForm(obj=outlet)
     if form.validate_on_submit():
-        if _outlet_exists(form.bank.data, form.branch.data, outlet.id):
+        try:
+            users.update_outlet(outlet, current_user, form.bank.data, form.branch.data, form.city.data,
+                                form.active.data)
+        except users.NameTaken:
             form.branch.errors.append(_("This outlet is already on the list."))
         else:
-            form.populate_obj(outlet)
             db.session.commit()
             flash(_("Outlet saved."), "success")
             return see_other(url_for("admin.outlets"))
     return render("admin/outlet_form.html", form=form, outlet=outlet, status=422 if form.errors else 200)
 
 
+def _audit_filter() -> tuple[audit.AuditFilter, dict, list[str]]:
+    """The trail's filters from the query string, the values to show back, and messages for bad ones."""
+    args, errors = request.args, []
+    shown = {key: args.get(key, "")[:60].strip() for key in ("action", "user", "client", "client_name", "since", "until")}
+    days = {}
+    for key in ("since", "until"):
+        if shown[key]:
+            try:
+                days[key] = date.fromisoformat(shown[key])
+            except ValueError:
+                errors.append(_("Enter dates as YYYY-MM-DD, e.g. 2026-12-01."))
+                shown[key] = ""
+    filters = audit.AuditFilter(
+        action=shown["action"][:40],
+        actor_id=int(shown["user"]) if shown["user"].isdigit() else None,
+        client_id=int(shown["client"]) if shown["client"].isdigit() else None,
+        client_name=shown["client_name"],
+        since=_shanghai_midnight(days["since"]) if "since" in days else None,
+        until=_shanghai_midnight(days["until"] + timedelta(days=1)) if "until" in days else None)
+    return filters, shown, errors
+
+
+def _shanghai_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), SHANGHAI).astimezone(timezone.utc)
+
+
 @bp.get("/audit")
 def audit_trail():
-    """The audit trail, newest first, filterable by action."""
-    action = request.args.get("action", "")[:40]
-    query = sa.select(AuditEvent).options(so.joinedload(AuditEvent.actor)).order_by(AuditEvent.id.desc())
-    if action:
-        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    """The audit trail, newest first, filtered by action, user, client and dates; `?format=csv` downloads it."""
+    filters, shown, errors = _audit_filter()
+    if request.args.get("format") == "csv":
+        return _audit_csv(filters)
     before = request.args.get("before", "")
-    if before.isdigit():
-        query = query.where(AuditEvent.id < int(before))
-    events = list(db.session.execute(query.limit(100)).scalars())
-    return render("admin/audit.html", events=events, action=action)
+    found = audit.page(filters, before=int(before) if before.isdigit() else None)
+    chosen_client = db.session.get(Client, filters.client_id) if filters.client_id else None
+    return render("admin/audit.html", page=found, shown=shown, actors=audit.actors(),
+                  actions=audit.action_codes(), chosen_client=chosen_client, errors=errors)
+
+
+def _audit_csv(filters: audit.AuditFilter) -> Response:
+    """The filtered trail in the user's language, streamed in keyset batches, formula-safe."""
+    header = [_("When"), _("Who"), _("Action"), _("Action code"), _("Object"), _("Client"), _("Detail"),
+              _("Address / source")]
+    body = ([local_datetime(row.event.at, "yyyy-MM-dd HH:mm:ss"), row.actor_name or _("System"), row.action_text,
+             row.event.action, row.object_text, row.client_name, row.details, row.source]
+            for row in audit.iter_rows(filters))
+    stamp = datetime.now(SHANGHAI).strftime("%Y%m%d-%H%M%S")
+    return csv_export.response(f"audit-{stamp}.csv", header, body, stream=True)
 
 
 @bp.get("/products")

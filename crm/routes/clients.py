@@ -173,8 +173,7 @@ def reveal(client_id: int):
     value = getattr(client, field)
     if not value:
         abort(404)
-    audit.record(current_user, "reveal." + field, "client", client.id,
-                 remote_addr=request.remote_addr or "")
+    audit.record(current_user, "reveal.mobile" if field == "mobile" else "reveal.id_number", "client", client.id)
     db.session.commit()
     return render("clients/_revealed.html", fragment=f"revealed_{field}", client=client, field=field,
                   value=value)
@@ -184,8 +183,7 @@ def reveal(client_id: int):
 def call(client_id: int):
     """Tap to call: log the reveal of the number, then hand it to the phone's dialer."""
     client = get_client_or_404(client_id, current_user)
-    audit.record(current_user, "reveal.mobile.call", "client", client.id,
-                 remote_addr=request.remote_addr or "")
+    audit.record(current_user, "reveal.mobile.call", "client", client.id)
     db.session.commit()
     return redirect("tel:+86" + client.mobile, code=303)
 

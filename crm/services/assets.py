@@ -639,10 +639,9 @@ def import_assets(stream: bytes | BinaryIO, actor: User | None, source: str = "i
     if result.inserted or result.updated or result.tier_changes:
         from crm.services import audit
 
-        audit.record(actor, "assets.import", "asset_snapshots", None,
-                     detail=(f"{source}: rows {result.rows}, inserted {result.inserted}, "
-                             f"updated {result.updated}, unchanged {result.unchanged}, "
-                             f"tier changes {result.tier_changes}"))
+        audit.record(actor, "assets.import", "asset_snapshots", None, params={
+            "source": source, "rows": result.rows, "inserted": result.inserted, "updated": result.updated,
+            "unchanged": result.unchanged, "tier_changes": result.tier_changes})
     db.session.flush()
     return result
 

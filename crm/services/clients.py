@@ -336,7 +336,6 @@ def reassign(client: Client, actor: User, new_owner: User, reason: str) -> Owner
     if new_owner.id == client.owner_id:
         return None
     previous = client.owner
-    detail = f"{previous.display_name} → {new_owner.display_name}: {reason}"
     moved = db.session.execute(sa.update(FollowUp).where(
         FollowUp.client_id == client.id, FollowUp.assignee_id == previous.id,
         FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value])
@@ -349,7 +348,8 @@ def reassign(client: Client, actor: User, new_owner: User, reason: str) -> Owner
     client.owner = new_owner
     client.updated_by_id = actor.id
     client.updated_at = utcnow()
-    audit.record(actor, "client.reassign", "client", client.id, detail=detail)
+    audit.record(actor, "client.reassign", "client", client.id,
+                 params={"from": previous.display_name, "to": new_owner.display_name, "reason": reason})
     with force_locale(new_owner.locale or "zh_CN"):
         text = gettext("%(client)s is now your client", client=client.name)
     followups.notify(new_owner, text, path_for("clients.show", client_id=client.id),

@@ -280,7 +280,7 @@ def register(actor: User, data: Mapping[str, object], client: Client | None = No
         followups.create(client, actor, complaint.ack_due_at, FollowUpKind.COMPLAINT, FollowUpSource.COMPLAINT,
                          creator=actor, priority=1, source_key=f"complaint:{complaint.id}:ack",
                          title=_ack_title(actor, complaint.number))
-    audit.record(actor, "complaint.register", "complaint", complaint.id, detail=complaint.number)
+    audit.record(actor, "complaint.register", "complaint", complaint.id, params={"number": complaint.number})
     db.session.flush()
     return complaint
 
@@ -385,7 +385,7 @@ def close(complaint: Complaint, actor: User, resolution: str, accepted: bool | N
         followups.complete(followup, None, at=now)
     event = _event(complaint, actor, ComplaintEventKind.CLOSED, now, from_status=before, to_status=S.CLOSED.value,
                    text="\n".join(part for part in (complaint.resolution, note) if part))
-    audit.record(actor, "complaint.close", "complaint", complaint.id, detail=complaint.number)
+    audit.record(actor, "complaint.close", "complaint", complaint.id, params={"number": complaint.number})
     db.session.flush()
     return event
 
@@ -405,7 +405,7 @@ def reopen(complaint: Complaint, actor: User, reason: str, now: datetime | None 
     event = _event(complaint, actor, ComplaintEventKind.REOPENED, now, text=reason.strip(),
                    from_status=S.CLOSED.value, to_status=S.VERIFYING.value, old_due=old_due,
                    new_due=complaint.resolve_due_at)
-    audit.record(actor, "complaint.reopen", "complaint", complaint.id, detail=complaint.number)
+    audit.record(actor, "complaint.reopen", "complaint", complaint.id, params={"number": complaint.number})
     db.session.flush()
     _keep_handler_on_client(complaint, event)
     return event
@@ -442,7 +442,7 @@ def handover(complaint: Complaint, actor: User, to_user: User, reason: str,
                      dedupe_key=f"complaint-handover:{complaint.id}:{event.id}", complaint=complaint,
                      actor=actor, reason=reason.strip())
     audit.record(actor, "complaint.handover", "complaint", complaint.id,
-                 detail=f"{before.display_name} → {to_user.display_name}")
+                 params={"number": complaint.number, "from": before.display_name, "to": to_user.display_name})
     db.session.flush()
     return event
 
@@ -466,8 +466,9 @@ def extend(complaint: Complaint, actor: User, new_due: datetime, reason: str,
         complaint.escalation_level = 0  # a later miss escalates again from the team lead
     event = _event(complaint, actor, ComplaintEventKind.EXTENSION, now, text=reason.strip(), old_due=old_due,
                    new_due=complaint.resolve_due_at)
-    audit.record(actor, "complaint.extend", "complaint", complaint.id,
-                 detail=f"{old_due:%Y-%m-%d} → {complaint.resolve_due_at:%Y-%m-%d}")
+    audit.record(actor, "complaint.extend", "complaint", complaint.id, params={
+        "number": complaint.number, "from_day": old_due.astimezone(SHANGHAI).date().isoformat(),
+        "to_day": complaint.resolve_due_at.astimezone(SHANGHAI).date().isoformat()})
     db.session.flush()
     return event
 
@@ -545,7 +546,7 @@ def add_override(actor: User, day: date, is_working_day: bool, note: str = "") -
         db.session.add(row)
     row.is_working_day, row.note = bool(is_working_day), note[:200]
     audit.record(actor, "workday.override", "workday_override", None,
-                 detail=f"{day.isoformat()}: {'working' if is_working_day else 'off'}")
+                 params={"day": day.isoformat(), "kind": "working_day" if is_working_day else "day_off"})
     db.session.flush()
     return row
 
@@ -553,7 +554,7 @@ def add_override(actor: User, day: date, is_working_day: bool, note: str = "") -
 def remove_override(actor: User, override: WorkdayOverride) -> None:
     """Drop an override: the date follows the calendar again (existing deadlines are not recomputed)."""
     audit.record(actor, "workday.override.remove", "workday_override", override.id,
-                 detail=override.day.isoformat())
+                 params={"day": override.day.isoformat()})
     db.session.delete(override)
     db.session.flush()
 

@@ -139,7 +139,7 @@ def assign(followups: Iterable[FollowUp], actor: User, assignee: User) -> int:
         if followup.assignee_id == assignee.id or followup.status in (FollowUpStatus.DONE, FollowUpStatus.CANCELLED):
             continue
         audit.record(actor, "followup.assign", "follow_up", followup.id,
-                     detail=f"{followup.assignee.display_name} → {assignee.display_name}")
+                     params={"from": followup.assignee.display_name, "to": assignee.display_name})
         followup.assignee_id = assignee.id
         followup.assignee = assignee
         notify_assignment(followup, actor)

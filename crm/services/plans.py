@@ -101,7 +101,7 @@ def save_template(template: PlanTemplate | None, actor: User, **fields) -> PlanT
     for name, value in fields.items():
         setattr(template, name, value)
     db.session.flush()
-    audit.record(actor, "plan_template.save", "plan_template", template.id, detail=template.name)
+    audit.record(actor, "plan_template.save", "plan_template", template.id, params={"name": template.name})
     return template
 
 
@@ -111,13 +111,14 @@ def add_template_item(template: PlanTemplate, actor: User, item: Mapping) -> Pla
     row = PlanTemplateItem(template_id=template.id, offset_days=item.get("offset_days") or 0, **_item_columns(item))
     db.session.add(row)
     db.session.flush()
-    audit.record(actor, "plan_template.add_item", "plan_template", template.id, detail=row.kind)
+    audit.record(actor, "plan_template.add_item", "plan_template", template.id, params={"item_kind": row.kind})
     return row
 
 
 def remove_template_item(item: PlanTemplateItem, actor: User) -> None:
     """Drop a service from a template; plans already started keep their copy."""
-    audit.record(actor, "plan_template.remove_item", "plan_template", item.template_id, detail=item.kind)
+    audit.record(actor, "plan_template.remove_item", "plan_template", item.template_id,
+                 params={"item_kind": item.kind})
     db.session.delete(item)
     db.session.flush()
 
@@ -217,7 +218,7 @@ def start_plan(client: Client, actor: User, template: PlanTemplate | None, goals
         except ProductNotSuitable as refused:
             started.skipped.append(refused)
     audit.record(actor, "plan.start", "client", client.id,
-                 detail=f"plan {plan.id} from {template.name if template else '-'}")
+                 params={"plan": plan.id, "template": template.name if template else ""})
     client.last_activity_at = max(client.last_activity_at, now)
     generate_for(plan, now)
     return started
@@ -246,7 +247,7 @@ def add_item(plan: ServicePlan, actor: User, values: Mapping, now: datetime | No
     if values["cadence"] == cadence.Cadence.BIRTHDAY and birthday_of(plan.client) is None:
         raise PlanError("no_birthday", "cadence")
     item = _add_item(plan, values, now)
-    audit.record(actor, "plan.add_item", "client", plan.client_id, detail=f"plan {plan.id}: {item.kind}")
+    audit.record(actor, "plan.add_item", "client", plan.client_id, params={"plan": plan.id, "item_kind": item.kind})
     generate_for(plan, now)
     return item
 
@@ -257,7 +258,7 @@ def remove_item(item: PlanItem, actor: User, now: datetime | None = None) -> int
     item.removed_at = now or utcnow()
     cancelled = _cancel_open(item_ids=[item.id])
     audit.record(actor, "plan.remove_item", "client", item.plan.client_id,
-                 detail=f"plan {item.plan_id}: {item.kind}; {cancelled} follow-ups cancelled")
+                 params={"plan": item.plan_id, "item_kind": item.kind, "cancelled": cancelled})
     db.session.flush()
     return cancelled
 
@@ -271,7 +272,7 @@ def update_plan(plan: ServicePlan, actor: User, goals: str, review_on: date, loa
     changed = [name for name, value in (("goals", goals), ("review_on", review_on)) if getattr(plan, name) != value]
     plan.goals, plan.review_on = goals, review_on
     if changed:
-        audit.record(actor, "plan.update", "client", plan.client_id, detail=f"plan {plan.id}: {', '.join(changed)}")
+        audit.record(actor, "plan.update", "client", plan.client_id, params={"plan": plan.id, "changed": changed})
     if "review_on" in changed:
         # Setting the next review date is the review: its open reminder is done.
         db.session.execute(
@@ -288,7 +289,7 @@ def end_plan(plan: ServicePlan, actor: User, reason: str, now: datetime | None =
     plan.status = PlanStatus.ENDED.value
     plan.ended_at, plan.ended_by_id, plan.end_reason = now, actor.id, reason[:200]
     cancelled = _cancel_open(item_ids=[i.id for i in plan.items], plan=plan)
-    audit.record(actor, "plan.end", "client", plan.client_id, detail=f"plan {plan.id}: {reason[:150]}")
+    audit.record(actor, "plan.end", "client", plan.client_id, params={"plan": plan.id, "reason": reason[:150]})
     db.session.flush()
     return cancelled
 

@@ -102,8 +102,9 @@ def set_investor_type(client: Client, actor: User, to_type: InvestorType, criter
                                 criterion=criterion, evidence=evidence, basis_date=basis_date,
                                 recording_ref=recording_ref, decided_by_id=actor.id, decided_at=utcnow())
     db.session.add(change)
-    audit.record(actor, "client.investor_type", "client", client.id,
-                 detail=f"{client.investor_type} → {to_type.value} ({criterion}; {recording_ref})")
+    audit.record(actor, "client.investor_type", "client", client.id, params={
+        "from_type": client.investor_type, "to_type": to_type.value, "criterion": criterion,
+        "recording_ref": recording_ref})
     client.investor_type = to_type.value
     client.updated_by_id = actor.id
     client.updated_at = utcnow()

@@ -408,10 +408,10 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
     session.execute(sa.text(f"DROP TABLE {changes.name}"))
 
     report.seconds = timer.perf_counter() - started
-    audit.record(None, "flags.scan", "client_flags", None, detail=(
-        f"raised dormant {report.raised_dormant}, raised at_risk {report.raised_at_risk}, "
-        f"updated {report.updated}, cleared {report.cleared}, follow-ups {report.followups_created}, "
-        f"scanned {report.scanned}, at {now:%Y-%m-%d %H:%M} UTC"))
+    audit.record(None, "flags.scan", "client_flags", None, params={
+        "raised_dormant": report.raised_dormant, "raised_at_risk": report.raised_at_risk,
+        "updated": report.updated, "cleared": report.cleared, "followups": report.followups_created,
+        "scanned": report.scanned})
     session.flush()
     # The statements bypassed the ORM: loaded flags must be read again.
     for obj in list(session.identity_map.values()):

@@ -69,7 +69,8 @@ def set_int(key: str, value: int, actor: User) -> None:
         db.session.add(row)
     row.value, row.updated_by_id, row.updated_at = str(value), actor.id, utcnow()
     if before != str(value):
-        audit.record(actor, "setting.update", "setting", None, detail=f"{key}: {before} → {value}")
+        audit.record(actor, "setting.update", "setting", None,
+                     params={"setting": key, "from": before, "to": str(value)})
     db.session.flush()
 
 

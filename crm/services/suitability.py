@@ -80,7 +80,7 @@ def activate_questionnaire(questionnaire: Questionnaire, actor: User | None) -> 
                        .values(active=False))
     questionnaire.active = True
     audit.record(actor, "questionnaire.activate", "questionnaire", questionnaire.id,
-                 detail=f"v{questionnaire.version} {questionnaire.title}")
+                 params={"version": questionnaire.version, "title": questionnaire.title})
     db.session.flush()
 
 
@@ -203,11 +203,12 @@ def save_product(product: Product | None, actor: User, **fields) -> Product:
         product = Product(**fields)
         db.session.add(product)
         db.session.flush()
-        audit.record(actor, "product.create", "product", product.id, detail=f"{product.code} R{product.risk}")
+        audit.record(actor, "product.create", "product", product.id,
+                     params={"code": product.code, "risk": product.risk})
         return product
     if fields.get("risk") is not None and fields["risk"] != product.risk:
         audit.record(actor, "product.risk", "product", product.id,
-                     detail=f"{product.code} R{product.risk} → R{fields['risk']}")
+                     params={"code": product.code, "from": product.risk, "to": fields["risk"]})
     for key, value in fields.items():
         setattr(product, key, value)
     product.updated_at = utcnow()

@@ -45,26 +45,39 @@ def update_settings(user: User, locale: str, new_password: str | None) -> None:
 
 
 def create_user(username: str, display_name: str, password: str, role: str, email: str = "",
-                team: Team | None = None, outlet: Outlet | None = None, locale: str = "zh_CN") -> User:
-    """Add a user with a hashed password."""
+                team: Team | None = None, outlet: Outlet | None = None, locale: str = "zh_CN",
+                actor: User | None = None, audited: bool = True) -> User:
+    """Add a user with a hashed password; audited (actor None: the command line), with the team joined."""
     user = User(username=username.strip(), display_name=display_name, email=email, role=role,
                 team=team, outlet=outlet, locale=locale, active=True)
     set_password(user, password)
     db.session.add(user)
     db.session.flush()
+    if audited:
+        audit.record(actor, "user.create", "user", user.id, params={"username": user.username, "role": user.role})
+        if team is not None:
+            audit.record(actor, "team.join", "team", team.id, params={"user": user.display_name, "team": team.name})
     return user
 
 
 def update_user(user: User, actor: User, new_password: str | None = None, **fields) -> None:
     """Change an account (role, team, status...); the change is audited, a password reset noted."""
-    before = f"{user.role}/{user.team_id}/{user.active}"
+    old_team = user.team
+    changed = [name for name, value in fields.items() if getattr(user, name) != value]
     for name, value in fields.items():
         setattr(user, name, value)
     if new_password:
         set_password(user, new_password)
-    audit.record(actor, "user.update", "user", user.id,
-                 detail=f"{before} → {user.role}/{user.team_id}/{user.active}"
-                 + ("; password reset" if new_password else ""))
+        changed.append("password")
+    db.session.flush()
+    new_team = db.session.get(Team, user.team_id) if user.team_id else None
+    audit.record(actor, "user.update", "user", user.id, params={
+        "username": user.username, "changes": changed, "role": user.role,
+        "team": new_team.name if new_team else "", "active": bool(user.active)})
+    if old_team is not None and old_team != new_team:
+        audit.record(actor, "team.leave", "team", old_team.id, params={"user": user.display_name, "team": old_team.name})
+    if new_team is not None and old_team != new_team:
+        audit.record(actor, "team.join", "team", new_team.id, params={"user": user.display_name, "team": new_team.name})
     db.session.flush()
 
 
@@ -85,3 +98,63 @@ def all_outlets(active_only: bool = False) -> list[Outlet]:
     if active_only:
         query = query.where(Outlet.active.is_(True))
     return list(db.session.execute(query).scalars())
+
+
+class NameTaken(Exception):
+    """Another team (or outlet) already has this name."""
+
+
+def create_team(actor: User | None, name: str) -> Team:
+    """Add a team; audited (actor None: the command line)."""
+    name = name.strip()
+    if db.session.execute(sa.select(Team.id).where(Team.name == name)).first():
+        raise NameTaken(name)
+    team = Team(name=name)
+    db.session.add(team)
+    db.session.flush()
+    audit.record(actor, "team.create", "team", team.id, params={"name": name})
+    return team
+
+
+def rename_team(team: Team, actor: User | None, name: str) -> None:
+    """Rename a team; audited."""
+    name = name.strip()
+    if db.session.execute(sa.select(Team.id).where(Team.name == name, Team.id != team.id)).first():
+        raise NameTaken(name)
+    if team.name != name:
+        audit.record(actor, "team.rename", "team", team.id, params={"from": team.name, "to": name})
+        team.name = name
+    db.session.flush()
+
+
+def _outlet_taken(bank: str, branch: str, except_id: int | None) -> bool:
+    query = sa.select(Outlet.id).where(Outlet.bank == bank, Outlet.branch == branch)
+    if except_id is not None:
+        query = query.where(Outlet.id != except_id)
+    return db.session.execute(query).first() is not None
+
+
+def create_outlet(actor: User | None, bank: str, branch: str, city: str, active: bool = True) -> Outlet:
+    """Add a bank outlet; audited (actor None: the command line)."""
+    bank, branch, city = bank.strip(), branch.strip(), city.strip()
+    if _outlet_taken(bank, branch, None):
+        raise NameTaken(f"{bank} {branch}")
+    outlet = Outlet(bank=bank, branch=branch, city=city, active=active)
+    db.session.add(outlet)
+    db.session.flush()
+    audit.record(actor, "outlet.create", "outlet", outlet.id, params={"name": outlet.label, "city": city})
+    return outlet
+
+
+def update_outlet(outlet: Outlet, actor: User | None, bank: str, branch: str, city: str, active: bool) -> None:
+    """Change an outlet or take it out of use (deactivate); audited with what changed."""
+    if _outlet_taken(bank, branch, outlet.id):
+        raise NameTaken(f"{bank} {branch}")
+    changes = [name for name, value in (("bank", bank), ("branch", branch), ("city", city))
+               if getattr(outlet, name) != value]
+    if outlet.active != active:
+        changes.append("put_in_use" if active else "taken_out_of_use")
+    outlet.bank, outlet.branch, outlet.city, outlet.active = bank, branch, city, active
+    if changes:
+        audit.record(actor, "outlet.update", "outlet", outlet.id, params={"name": outlet.label, "changes": changes})
+    db.session.flush()
