@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional
 
+from crm.domain.formats import mask_id_number, mask_mobile
 from crm.forms.fields import (
     SHANGHAI,
     TEXT,
@@ -88,16 +89,40 @@ class ProspectForm(FlaskForm):
 
 
 class ClientEditForm(ProspectForm):
-    """Edit the client file; carries the version and values it was loaded from."""
+    """Edit the client file; carries the version and values it was loaded from.
 
+    The mobile and ID number on file are never sent to the browser: their inputs start empty (the
+    masked value is the placeholder) and an empty input keeps the number on file.
+    """
+
+    mobile = StringField(_l("Mobile"), filters=TEXT, validators=[Optional(), MobileCheck()],
+                         render_kw={"inputmode": "tel", "autocomplete": "off"})
     id_number = StringField(_l("ID number"), filters=TEXT, validators=[IdNumberCheck()],
                             render_kw={"autocomplete": "off"})
+    remove_id_number = BooleanField(_l("Remove the ID number from the file"))
     version = HiddenField()
     loaded = HiddenField()
 
-    def client_data(self) -> dict:  # noqa: D102
+    def show_masked(self, mobile: str, id_number: str | None) -> None:
+        """Empty number inputs with the numbers on file, masked, as placeholders."""
+        self.mobile.data = ""
+        self.id_number.data = ""
+        self.mobile.render_kw = {**(self.mobile.render_kw or {}), "placeholder": mask_mobile(mobile)}
+        if id_number:
+            self.id_number.render_kw = {**(self.id_number.render_kw or {}),
+                                        "placeholder": mask_id_number(id_number)}
+
+    def client_data(self, on_file: dict | None = None) -> dict:
+        """The cleaned values; an empty number input stands for `on_file`'s number (what the form was loaded with)."""
         data = super().client_data()
         data["id_number"] = self.id_number.data
+        on_file = on_file or {}
+        if not data["mobile"]:
+            data["mobile"] = on_file.get("mobile")
+        if self.remove_id_number.data:
+            data["id_number"] = None
+        elif not data["id_number"]:
+            data["id_number"] = on_file.get("id_number")
         return data
 
 

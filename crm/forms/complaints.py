@@ -7,6 +7,7 @@ from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional
 
+from crm.domain.formats import mask_mobile
 from crm.forms.fields import TEXT, max_len, realistic_date
 from crm.labels import (
     COMPLAINT_CATEGORIES,
@@ -24,7 +25,7 @@ class ComplaintForm(FlaskForm):
     complainant_name = StringField(_l("Complainant"), filters=TEXT, validators=[DataRequired(), max_len(60)])
     complainant_contact = StringField(_l("Contact"), filters=TEXT, validators=[Optional(), max_len(100)])
     account_ref = StringField(_l("Account"), filters=TEXT, validators=[Optional(), max_len(40)])
-    channel = SelectField(_l("Channel"), choices=choices(COMPLAINT_CHANNELS), default="outlet")
+    channel = SelectField(_l("Complaint channel"), choices=choices(COMPLAINT_CHANNELS), default="outlet")
     category = SelectField(_l("Category"), choices=choices(COMPLAINT_CATEGORIES), default="service_attitude")
     severity = SelectField(_l("Severity"), choices=choices(COMPLAINT_SEVERITIES), default="normal")
     facts = TextAreaField(_l("Facts"), filters=TEXT, validators=[DataRequired(), max_len(5000)])
@@ -33,11 +34,19 @@ class ComplaintForm(FlaskForm):
     client_request = TextAreaField(_l("What the client asks for"), filters=TEXT,
                                    validators=[Optional(), max_len(2000)])
 
-    def complaint_data(self) -> dict[str, str]:
-        """The fields the register service takes."""
+    def prefill(self, client) -> None:
+        """Start from the client on file: the name, and the mobile masked (the full number stays on the server)."""
+        self.complainant_name.data = client.name
+        self.complainant_contact.data = mask_mobile(client.mobile)
+
+    def complaint_data(self, client=None) -> dict[str, str]:
+        """The fields the register service takes; the masked prefill stands for the client's mobile on file."""
         from crm.services.complaints import FIELDS
 
-        return {name: getattr(self, name).data or "" for name in FIELDS}
+        data = {name: getattr(self, name).data or "" for name in FIELDS}
+        if client is not None and data["complainant_contact"] == mask_mobile(client.mobile):
+            data["complainant_contact"] = client.mobile
+        return data
 
 
 class StatusForm(FlaskForm):

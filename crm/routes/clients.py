@@ -1,11 +1,15 @@
 """The client list, prospect capture and the client file."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from crm.domain.formats import mask_id_number, mask_mobile
 from crm.extensions import db
 from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, RevealForm, StageForm
 from crm.labels import FIELD_NAMES, choices
@@ -104,9 +108,64 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt="client-edit")
 
 
+# The edit form's signed `loaded` field is readable by anyone holding the page (signed, not
+# encrypted), so the numbers on file travel in it only as keyed digests.
+_SEALED_FIELDS = ("mobile", "id_number")
+_DIGEST_PREFIX = "hmac:"
+# Stands for "changed by someone else since the form was loaded" (the digest no longer matches).
+_CHANGED_SINCE_LOADED = "\x00changed"
+
+
+def _digest(client_id: int, name: str, value: str) -> str:
+    key = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
+    mac = hmac.new(key, f"client-edit:{client_id}:{name}:{value}".encode(), hashlib.sha256)
+    return _DIGEST_PREFIX + mac.hexdigest()
+
+
+def _seal(client_id: int, values: dict) -> str:
+    """The loaded values for the hidden field, the mobile and ID number replaced by digests."""
+    sealed = dict(values)
+    for name in _SEALED_FIELDS:
+        if sealed.get(name) is not None:
+            sealed[name] = _digest(client_id, name, sealed[name])
+    return _serializer().dumps(sealed)
+
+
+def _unseal(client, token: str) -> dict:
+    """The loaded values back; a digest becomes the number on file, or a marker when it has changed since."""
+    loaded = _serializer().loads(token)
+    if not isinstance(loaded, dict):
+        raise ValueError("loaded")
+    for name in _SEALED_FIELDS:
+        value = loaded.get(name)
+        if isinstance(value, str) and value.startswith(_DIGEST_PREFIX):
+            current = getattr(client, name)
+            same = current is not None and hmac.compare_digest(value, _digest(client.id, name, current))
+            loaded[name] = current if same else _CHANGED_SINCE_LOADED
+    return loaded
+
+
+def _masked_changes(changes: list[clients.FieldChange]) -> list[clients.FieldChange]:
+    """Conflict lines with the numbers masked (the full values are a reveal, not a conflict message)."""
+    masks = {"mobile": mask_mobile, "id_number": mask_id_number}
+    shown = []
+    for change in changes:
+        mask = masks.get(change.name)
+        if mask is None:
+            shown.append(change)
+        else:
+            shown.append(clients.FieldChange(change.name, None,
+                                             mask(change.theirs) if change.theirs else None,
+                                             mask(change.mine) if change.mine else None))
+    return shown
+
+
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 def edit(client_id: int):
-    """Edit the client file; a save over someone else's newer changes is told what changed."""
+    """Edit the client file; a save over someone else's newer changes is told what changed.
+
+    The mobile and ID number are shown masked; typing a new one replaces it, an empty input keeps it.
+    """
     client = get_owned_client_or_404(client_id, current_user)  # owner, lead, admin: not an assignee
     form = ClientEditForm(obj=client)
     form.set_outlets(all_outlets())
@@ -114,22 +173,24 @@ def edit(client_id: int):
     if request.method == "GET":
         form.outlet_id.data = str(client.outlet_id or "")
         form.version.data = str(client.version)
-        form.loaded.data = _serializer().dumps(clients.snapshot(client))
+        form.loaded.data = _seal(client.id, clients.snapshot(client))
+        form.show_masked(client.mobile, client.id_number)
     elif form.validate_on_submit():
         try:
-            loaded = _serializer().loads(form.loaded.data or "")
+            loaded = _unseal(client, form.loaded.data or "")
             version = int(form.version.data or "0")
         except (BadSignature, ValueError):
             abort(400)
         try:
-            result = clients.edit_client(client, current_user, form.client_data(), loaded, version)
+            result = clients.edit_client(client, current_user, form.client_data(on_file=loaded), loaded, version)
             db.session.commit()
         except clients.EditConflict as exc:
             db.session.rollback()
             conflict = exc
+            conflict.changes = _masked_changes(exc.changes)
             # The next save is made knowing the other person's values: it may overwrite them.
             form.version.data = str(exc.current_version)
-            form.loaded.data = _serializer().dumps(exc.current_values)
+            form.loaded.data = _seal(client.id, exc.current_values)
         except clients.DuplicateMobile:
             db.session.rollback()
             form.mobile.errors.append(_("This mobile number is already on another client's file."))
@@ -143,6 +204,12 @@ def edit(client_id: int):
             else:
                 flash(_("Client file saved."), "success")
             return see_other(url_for("clients.show", client_id=client.id))
+    if request.method == "POST":
+        # After a refusal the inputs keep what was typed; the placeholders still show the numbers on file.
+        typed_mobile, typed_id = form.mobile.data, form.id_number.data
+        db.session.refresh(client)
+        form.show_masked(client.mobile, client.id_number)
+        form.mobile.data, form.id_number.data = typed_mobile, typed_id
     status = 409 if conflict else (422 if form.errors else 200)
     return render("clients/edit.html", form=form, client=client, conflict=conflict,
                   field_names=FIELD_NAMES, status=status)

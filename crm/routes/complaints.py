@@ -1,9 +1,7 @@
 """Complaint tickets: the list and its tabs, registration, the ticket page and its actions; workday overrides."""
 from __future__ import annotations
 
-import csv
-import io
-
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -22,9 +20,9 @@ from crm.forms.complaints import (
     WorkdayOverrideForm,
 )
 from crm.labels import COMPLAINT_ERRORS, COMPLAINT_STATUSES, choices
-from crm.models import Complaint, Role, WorkdayOverride, utcnow
-from crm.routes.helpers import local_datetime, render, see_other
-from crm.services import complaints, submissions
+from crm.models import Client, Complaint, Role, WorkdayOverride, utcnow
+from crm.routes.helpers import label, local_datetime, render, see_other
+from crm.services import complaints, csv_export, submissions
 from crm.services.access import assignable_owners, get_client_or_404
 
 bp = Blueprint("complaints", __name__)
@@ -57,25 +55,32 @@ def index():
                   overdue_ids={c.id for c in rows if complaints.is_overdue(c, now)})
 
 
+def _client_names(ids: set[int]) -> dict[int, str]:
+    """Names of the complaints' clients in one query (the list does not load them)."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Client.id, Client.name).where(Client.id.in_(ids))).tuples().all())
+
+
 def _csv(rows, tab: str) -> Response:
-    """UTF-8 with a BOM, so Excel opens the Chinese text correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["number", "status", "severity", "channel", "category", "complainant", "client_id",
-                     "owner", "first_handler", "created_at", "ack_due_at", "resolve_due_at", "acknowledged_at",
-                     "escalation_level", "closed_at", "accepted", "satisfaction"])
-    for c in rows:
-        writer.writerow([c.number, c.status, c.severity, c.channel, c.category, c.complainant_name,
-                         c.client_id or "", c.owner.display_name, c.first_handler.display_name,
-                         local_datetime(c.created_at, "yyyy-MM-dd HH:mm"),
-                         local_datetime(c.ack_due_at, "yyyy-MM-dd HH:mm"),
-                         local_datetime(c.resolve_due_at, "yyyy-MM-dd HH:mm"),
-                         local_datetime(c.acknowledged_at, "yyyy-MM-dd HH:mm"), c.escalation_level,
-                         local_datetime(c.closed_at, "yyyy-MM-dd HH:mm"),
-                         "" if c.accepted is None else int(c.accepted), c.satisfaction or ""])
+    """The tab's complaints with headers and codes in the user's language, formula-safe."""
+    header = [_("Number"), _("Status"), _("Severity"), _("Complaint channel"), _("Category"), _("Complainant"),
+              _("Client"), _("Handler"), _("First handler"), _("Registered"), _("Acknowledge by"),
+              _("Resolve by"), _("Acknowledged"), _("Escalation level"), _("Closed"), _("Accepted"),
+              _("Satisfaction")]
+    stamp = "yyyy-MM-dd HH:mm:ss"
+    client_names = _client_names({c.client_id for c in rows if c.client_id})
+    body = ([
+        c.number, label(c.status, "COMPLAINT_STATUSES"), label(c.severity, "COMPLAINT_SEVERITIES"),
+        label(c.channel, "COMPLAINT_CHANNELS"), label(c.category, "COMPLAINT_CATEGORIES"), c.complainant_name,
+        client_names.get(c.client_id, ""), c.owner.display_name, c.first_handler.display_name,
+        local_datetime(c.created_at, stamp), local_datetime(c.ack_due_at, stamp),
+        local_datetime(c.resolve_due_at, stamp), local_datetime(c.acknowledged_at, stamp), c.escalation_level,
+        local_datetime(c.closed_at, stamp), "" if c.accepted is None else (_("Yes") if c.accepted else _("No")),
+        c.satisfaction if c.satisfaction is not None else "",
+    ] for c in rows)
     filename = f"complaints-{tab}-{utcnow().astimezone(workdays.SHANGHAI):%Y%m%d}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_export.response(filename, header, body)
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
@@ -89,12 +94,11 @@ def new():
     if request.method == "GET":
         form.token.data = submissions.new_token()
         if client is not None:
-            form.complainant_name.data = client.name
-            form.complainant_contact.data = client.mobile
+            form.prefill(client)
     elif form.validate_on_submit():
         complaint_id, created = submissions.submit_once(
             form.token.data or submissions.new_token(), current_user, "complaint",
-            lambda: complaints.register(current_user, form.complaint_data(), client=client))
+            lambda: complaints.register(current_user, form.complaint_data(client), client=client))
         if created:
             flash(_("Complaint registered."), "success")
         return see_other(url_for("complaints.show", complaint_id=complaint_id))

@@ -1,8 +1,6 @@
 """Suitability: risk assessment on a phone, recommendations checked by the rule, expiry lists, overview."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,8 +12,8 @@ from crm.extensions import db
 from crm.forms.suitability import RecommendationForm
 from crm.labels import LEVEL_NAMES, OUTCOMES, SUITABILITY_REASONS, choices
 from crm.models import Product, Role, SuitabilityAssessment, utcnow
-from crm.routes.helpers import local_datetime, render, see_other
-from crm.services import submissions, suitability
+from crm.routes.helpers import label, local_datetime, render, see_other
+from crm.services import csv_export, submissions, suitability
 from crm.services.access import get_client_or_404, get_visit_or_404
 
 bp = Blueprint("suitability", __name__)
@@ -208,18 +206,15 @@ def recommendations():
 
 
 def _csv(rows) -> Response:
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel opens UTF-8 with a BOM correctly
-    writer = csv.writer(out)
-    writer.writerow([_("Time"), _("Client"), _("Manager"), _("Product"), _("Product code"), _("Risk rating"),
-                     _("Investor type"), _("Client level"), _("Outcome"), _("Warning given"),
-                     _("Confirmation"), _("Confirmation reference"), _("Confirmed at"), _("Recording reference")])
-    for rec, client in rows:
-        writer.writerow([
-            local_datetime(rec.created_at), client.name, rec.manager.display_name, rec.product.name,
-            rec.product.code, f"R{rec.product_risk}", rec.investor_type,
-            f"C{rec.client_level}" if rec.client_level else "", rec.outcome, "Y" if rec.warning_given else "",
-            rec.confirmation_method or "", rec.confirmation_ref, local_datetime(rec.confirmed_at),
-            rec.recording_ref])
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=recommendations.csv"})
+    """The filtered recommendations in the user's language, formula-safe (crm.services.csv_export)."""
+    header = [_("Time"), _("Client"), _("Manager"), _("Product"), _("Product code"), _("Risk rating"),
+              _("Investor type"), _("Client level"), _("Match result"), _("Warning given"),
+              _("Confirmation"), _("Confirmation reference"), _("Confirmed at"), _("Recording reference")]
+    body = ([
+        local_datetime(rec.created_at, "yyyy-MM-dd HH:mm:ss"), client.name, rec.manager.display_name,
+        rec.product.name, rec.product.code, f"R{rec.product_risk}", label(rec.investor_type, "INVESTOR_TYPES"),
+        f"C{rec.client_level}" if rec.client_level else "", label(rec.outcome, "OUTCOMES"),
+        _("Yes") if rec.warning_given else "", label(rec.confirmation_method, "CONFIRMATION_METHODS"),
+        rec.confirmation_ref, local_datetime(rec.confirmed_at, "yyyy-MM-dd HH:mm:ss"), rec.recording_ref,
+    ] for rec, client in rows)
+    return csv_export.response("recommendations.csv", header, body)

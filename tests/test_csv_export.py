@@ -1,0 +1,98 @@
+"""The CSV helper every export uses: formula-safe text cells, numbers kept as numbers, UTF-8 with a BOM."""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+from crm.extensions import db
+from crm.services.csv_export import safe_cell, to_text
+
+
+@pytest.mark.parametrize(("typed", "written"), [
+    ('=HYPERLINK("http://evil.example","点我")', '\'=HYPERLINK("http://evil.example","点我")'),
+    ("+1", "'+1"),
+    ("-1", "'-1"),
+    ("@x", "'@x"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+])
+def test_text_a_spreadsheet_would_run_gets_an_apostrophe(typed, written):
+    assert safe_cell(typed) == written
+
+
+@pytest.mark.parametrize("plain", ["张三", "13912345678", "a=b", "1+1", "R3", "2026-12-01 10:00:00", ""])
+def test_ordinary_text_is_left_alone(plain):
+    assert safe_cell(plain) == plain
+
+
+@pytest.mark.parametrize("number", [-1, -1500, Decimal("-1500.00"), -0.5, 0, 42])
+def test_numbers_stay_numbers_even_when_negative(number):
+    """Our code passes amounts and counts as numbers; only typed text is escaped (see the module docstring)."""
+    assert safe_cell(number) == number
+
+
+def test_none_and_booleans():
+    assert (safe_cell(None), safe_cell(True), safe_cell(False)) == ("", 1, 0)
+
+
+def test_the_document_starts_with_a_bom_and_reads_back_as_written():
+    text = to_text(["姓名", "金额"], [["=1+1", Decimal("-12.50")], ["李四", 3]])
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows == [["姓名", "金额"], ["'=1+1", "-12.50"], ["李四", "3"]]
+
+
+# ------------------------------------------------------------------ the exports that use it
+
+def _rows(response) -> list[list[str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def test_the_complaints_csv_speaks_the_user_s_language_and_is_formula_safe(login, world):
+    from tests.factories import make_client
+
+    client = make_client(world.manager1, name="-张三")
+    db.session.commit()
+    login("manager1").post(f"/complaints/new?client={client.id}", data={
+        "token": "c1", "complainant_name": "=HYPERLINK(\"http://x\",\"y\")", "complainant_contact": "",
+        "channel": "regulator", "category": "fees", "severity": "serious", "facts": "佣金"})
+    rows = _rows(login("admin").get("/complaints?tab=team&format=csv"))
+    header, row = rows[0], dict(zip(rows[0], rows[1]))
+    assert header[:4] == ["编号", "状态", "严重程度", "投诉渠道"]
+    assert (row["投诉渠道"], row["状态"], row["严重程度"]) == ("12386热线或监管转办", "受理登记", "严重")
+    assert row["投诉人"] == "'=HYPERLINK(\"http://x\",\"y\")" and row["客户"] == "'-张三"
+    assert "拜访" not in ",".join(header)
+
+
+def test_the_complaints_csv_follows_an_english_user(login, world):
+    world.admin.locale = "en"
+    db.session.commit()
+    rows = _rows(login("admin").get("/complaints?tab=overdue&format=csv"))
+    assert rows[0][:4] == ["Number", "Status", "Severity", "Complaint channel"]
+
+
+def test_the_recommendations_csv_labels_the_match_result(login, world):
+    from crm.models import Product, Recommendation
+    from tests.factories import make_client
+
+    client = make_client(world.manager1, name="@李四")
+    product = Product(code="F001", name="+稳健一号", kind="fund", risk=2, active=True)
+    db.session.add(product)
+    db.session.flush()
+    db.session.add(Recommendation(client_id=client.id, product_id=product.id, manager_id=world.manager1.id,
+                                  outcome="mismatch", investor_type="ordinary", client_level=1, product_risk=2,
+                                  warning_given=True, confirmation_method="signed_form", confirmation_ref="-001"))
+    db.session.commit()
+    rows = _rows(login("admin").get("/compliance/recommendations?format=csv"))
+    row = dict(zip(rows[0], rows[1]))
+    assert "匹配结论" in rows[0] and "拜访结果" not in rows[0]
+    assert row["匹配结论"] == "不匹配（投资者已确认）"
+    assert (row["客户"], row["产品"], row["确认编号"]) == ("'@李四", "'+稳健一号", "'-001")
+    assert row["投资者类型"] == "普通投资者"
