@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 CATALOGS := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(CATALOGS:.po=.mo)
 
-.PHONY: run test test-pg install translations extract-messages bench clean
+.PHONY: run scheduler test test-pg install translations extract-messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,15 @@ run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo --if-empty
 	$(BIN)/flask --app wsgi load-questionnaire --if-none
+	@# By hand: these runs keep their own rows in job_runs and leave today's scheduled runs to `make scheduler`.
 	$(BIN)/flask --app wsgi scan-clients
 	$(BIN)/flask --app wsgi plan-followups
+	@echo "Scheduled jobs and reminder emails: run 'make scheduler' in another terminal."
 	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+
+## The scheduler (scan, plans, reminders, digests) on the same database as `make run`
+scheduler: install
+	$(BIN)/flask --app wsgi scheduler
 
 ## Run the whole suite (SQLite; browser tests when /usr/bin/chromium exists)
 test: $(VENV)/.installed-test translations

@@ -32,8 +32,15 @@ def register(app: Flask) -> None:
                   help="Keep running, delivering every N seconds (0: one pass, then exit).")
     def send_email(limit: int, every: int) -> None:
         """Deliver the due emails of the outbox over SMTP; without CRM_SMTP_HOST they stay queued."""
+        from crm.models import utcnow
+        from crm.services import heartbeats
+
         while True:
+            started = utcnow()
             report = send_all_due(limit)
+            heartbeats.beat(app.config, pass_at=started, pass_outcome=(
+                f"send-email: {report.sent} sent, {report.retried} to retry, {report.failed} failed"
+                + (f", {report.skipped_no_smtp} waiting: no SMTP server configured" if report.skipped_no_smtp else "")))
             if report.skipped_no_smtp:
                 click.echo(f"CRM_SMTP_HOST is not set: {report.skipped_no_smtp} due emails stay in the outbox.")
             elif report.claimed or not every:
