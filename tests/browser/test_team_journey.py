@@ -83,3 +83,25 @@ def test_the_lead_hands_one_members_overdue_work_over_from_the_phone(app, world,
         moved = db.session.scalars(sa.select(FollowUp.assignee_id).where(FollowUp.id.in_(ids["late"]))).all()
     assert moved == [world.manager2.id] * 2
     assert problems == []
+
+
+def test_without_javascript_the_same_taps_work_as_plain_links_and_forms(app, world, live_server, new_page):
+    ids = _team(world)
+    page = new_page(java_script_enabled=False)
+    page.goto("/login")
+    page.locator("input[name=username]").fill("lead")
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form[action^='/login'] button[type=submit]").click()
+    m1 = world.manager1.id
+    page.locator(f"#members a[href='/team?assignee={m1}&overdue=1#followups']").click()
+    expect(page).to_have_url(re.compile(rf"/team\?assignee={m1}&overdue=1#followups$"))
+    expect(page.locator("#followups .card")).to_have_count(len(ids["late"]))
+    page.locator("#select-all").click()
+    expect(page.locator("#followups input[name=followup_ids]:checked")).to_have_count(len(ids["late"]))
+    page.locator("#assign-form select[name=assignee_id]").select_option(str(world.manager2.id))
+    page.locator("#assign-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/team\?assignee={m1}&overdue=1#followups$"))
+    expect(page.locator("#followups .card")).to_have_count(0)
+    with app.app_context():
+        moved = db.session.scalars(sa.select(FollowUp.assignee_id).where(FollowUp.id.in_(ids["late"]))).all()
+    assert moved == [world.manager2.id] * 2
