@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crm.config import from_environment, log_startup_warnings
+from crm.config import from_environment, log_warnings, startup_warnings
 from crm.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -38,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_response_headers(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
-    log_startup_warnings(app.config)
+    log_warnings(startup_warnings(app.config))
     return app
 
 

@@ -19,26 +19,7 @@ def register(app: Flask) -> None:
     from crm import cli_outbox
 
     cli_outbox.register(app)
-
-    @app.cli.command("create-user")
-    @click.option("--username", prompt=True)
-    @click.option("--display-name", prompt=True)
-    @click.option("--email", default="", prompt="Email (optional)", show_default=False)
-    @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMIN.value,
-                  show_default=True)
-    @click.password_option()
-    def create_user(username: str, display_name: str, email: str, role: str, password: str) -> None:
-        """Create a user; use it for the first admin of a real deployment."""
-        from crm.services.users import create_user as make_user
-        from crm.services.users import username_taken
-
-        if len(password) < 10:
-            raise click.BadParameter("use at least 10 characters", param_hint="password")
-        if username_taken(username):
-            raise click.ClickException(f"user {username!r} exists already")
-        make_user(username, display_name, password, role, email=email)
-        db.session.commit()
-        click.echo(f"Created {role} {username!r}.")
+    register_setup_commands(app)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
@@ -195,3 +176,98 @@ def describe_run(job, result, scheduled: bool, slot: str) -> str:
     who = f" by {claimed.owner} at {claimed.started_at:%Y-%m-%d %H:%M:%S} UTC" if claimed else ""
     return (f"{job.name} {slot}: already run by another process{who}; nothing done. "
             f"Run it without --scheduled to run it again by hand.")
+
+
+def register_setup_commands(app: Flask) -> None:
+    """Setting up a deployment without the browser, in the order the data needs: outlet, team, users."""
+
+    @app.cli.command("create-outlet")
+    @click.option("--bank", required=True, help="e.g. 工商银行")
+    @click.option("--branch", required=True, help="e.g. 朝阳支行")
+    @click.option("--city", required=True)
+    @click.option("--if-absent", is_flag=True, help="Do nothing (exit 0) when this outlet exists already.")
+    def create_outlet(bank: str, branch: str, city: str, if_absent: bool) -> None:
+        """Add a bank outlet (Admin → Outlets); users' default outlet is chosen from these."""
+        from crm.models import Outlet
+
+        bank, branch = bank.strip(), branch.strip()
+        if _outlet_by_label(f"{bank} {branch}") is not None:
+            if if_absent:
+                click.echo(f"Outlet {bank} {branch} exists already: nothing done.")
+                return
+            raise click.ClickException(f"outlet {bank} {branch} exists already")
+        db.session.add(Outlet(bank=bank, branch=branch, city=city.strip(), active=True))
+        db.session.commit()
+        click.echo(f"Created outlet {bank} {branch}.")
+
+    @app.cli.command("create-team")
+    @click.argument("name")
+    @click.option("--if-absent", is_flag=True, help="Do nothing (exit 0) when this team exists already.")
+    def create_team(name: str, if_absent: bool) -> None:
+        """Add a team (Admin → Teams); managers and team leads must belong to one."""
+        from crm.models import Team
+
+        name = name.strip()
+        if not name:
+            raise click.BadParameter("the team needs a name", param_hint="NAME")
+        if _team_by_name(name) is not None:
+            if if_absent:
+                click.echo(f"Team {name} exists already: nothing done.")
+                return
+            raise click.ClickException(f"team {name} exists already")
+        db.session.add(Team(name=name))
+        db.session.commit()
+        click.echo(f"Created team {name}.")
+
+    @app.cli.command("create-user")
+    @click.option("--username", prompt=True)
+    @click.option("--display-name", prompt=True)
+    @click.option("--email", default="", prompt="Email (optional)", show_default=False)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMIN.value,
+                  show_default=True)
+    @click.option("--team", "team_name", default="", help="Team name (required for manager and lead).")
+    @click.option("--outlet", "outlet_label", default="",
+                  help='Default outlet as "bank branch", e.g. "工商银行 朝阳支行".')
+    @click.password_option(envvar="CRM_NEW_USER_PASSWORD",
+                           help="Prompted when not given; or set CRM_NEW_USER_PASSWORD (not on the command line).")
+    def create_user(username: str, display_name: str, email: str, role: str, team_name: str, outlet_label: str,
+                    password: str) -> None:
+        """Create a user: the first admin, then leads and managers in their team."""
+        from crm.services.users import create_user as make_user
+        from crm.services.users import username_taken
+
+        if len(password) < 10:
+            raise click.BadParameter("use at least 10 characters", param_hint="password")
+        if username_taken(username):
+            raise click.ClickException(f"user {username!r} exists already")
+        team = _team_by_name(team_name.strip()) if team_name.strip() else None
+        if team_name.strip() and team is None:
+            raise click.ClickException(f"no team {team_name!r}: create it first with create-team")
+        if role in (Role.MANAGER.value, Role.LEAD.value) and team is None:
+            # The same rule as Admin → Users: managers and team leads belong to a team.
+            raise click.ClickException(f"a {role} belongs to a team: give --team (create it with create-team)")
+        outlet = _outlet_by_label(outlet_label) if outlet_label.strip() else None
+        if outlet_label.strip() and outlet is None:
+            raise click.ClickException(f"no outlet {outlet_label!r}: create it first with create-outlet")
+        make_user(username, display_name, password, role, email=email, team=team, outlet=outlet)
+        db.session.commit()
+        where = "".join([f" in team {team.name}" if team else "", f" at {outlet.label}" if outlet else ""])
+        click.echo(f"Created {role} {username!r}{where}.")
+
+
+def _team_by_name(name: str):
+    """The team with exactly this name, or None."""
+    from crm.models import Team
+
+    return db.session.execute(sa.select(Team).where(Team.name == name)).scalar_one_or_none()
+
+
+def _outlet_by_label(label: str):
+    """The outlet whose "bank branch" label is this (spaces around ignored), or None."""
+    from crm.models import Outlet
+
+    wanted = " ".join(label.split())
+    for outlet in db.session.execute(sa.select(Outlet)).scalars():
+        if " ".join(outlet.label.split()) == wanted:
+            return outlet
+    return None

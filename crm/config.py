@@ -205,27 +205,30 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
     }
 
 
-def startup_warnings(config: Mapping, process: str | None = None) -> list[str]:
-    """What an operator should fix, read from a built config; `process="scheduler"` adds its own checks."""
+def startup_warnings(config: Mapping) -> list[str]:
+    """What an operator should fix, read from a built config: logged by every process at start-up."""
     warnings: list[str] = []
     source = config.get("CRM_CONFIG_FILE") or "the environment (no CRM_CONFIG_FILE)"
     for name in config.get("CRM_UNKNOWN_SETTINGS", ()):
         warnings.append(f"{name} in {source} is not a setting Outlet CRM knows: a typo?")
-    if config.get("CRM_ENV") != "production":
-        return warnings
-    if "CRM_BASE_URL" not in config.get("CRM_GIVEN_SETTINGS", ()):
+    if config.get("CRM_ENV") == "production" and "CRM_BASE_URL" not in config.get("CRM_GIVEN_SETTINGS", ()):
         warnings.append(
             f"CRM_BASE_URL is not set in {source}: links in emails will point at "
             f"{config.get('CRM_BASE_URL')}. Set it to the address users open, e.g. https://crm.example.com, "
             "in the env file that the web and the scheduler both read.")
-    if process == "scheduler" and not config.get("CRM_SMTP_HOST"):
-        warnings.append(
-            f"CRM_SMTP_HOST is not set in {source}: no email will be sent; emails wait in the outbox "
-            "(Admin → Outbox) until it is set and the scheduler restarted.")
     return warnings
 
 
-def log_startup_warnings(config: Mapping, process: str | None = None) -> None:
-    """Log each start-up warning once, at WARNING level, for the journal."""
-    for message in startup_warnings(config, process):
+def scheduler_warnings(config: Mapping) -> list[str]:
+    """The scheduler's own start-up warnings: it is the process that delivers email."""
+    if config.get("CRM_ENV") == "production" and not config.get("CRM_SMTP_HOST"):
+        source = config.get("CRM_CONFIG_FILE") or "the environment (no CRM_CONFIG_FILE)"
+        return [f"CRM_SMTP_HOST is not set in {source}: no email will be sent; emails wait in the outbox "
+                "(Admin → Outbox) until it is set and the scheduler restarted."]
+    return []
+
+
+def log_warnings(messages: list[str]) -> None:
+    """Log each start-up warning at WARNING level, for the journal."""
+    for message in messages:
         log.warning("%s", message)

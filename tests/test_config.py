@@ -73,3 +73,127 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_used(app_config, world)
     app.test_client().get("/_addr", headers={"X-Forwarded-For": "203.0.113.7"},
                           environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert seen["addr"] == "203.0.113.7"
+
+
+# --- One env file for every process (CRM_CONFIG_FILE), real environment variables first -------------
+
+from crm.config import (  # noqa: E402
+    VARIABLES,
+    parse_env_file,
+    read_settings,
+    scheduler_warnings,
+    startup_warnings,
+)
+
+
+def test_env_file_lines_comments_blank_lines_quotes_and_export_are_read():
+    text = """
+# Outlet CRM settings
+CRM_BASE_URL=https://crm.example.com
+  CRM_MAIL_FROM = "Outlet CRM <crm@bank.example>"
+export CRM_SMTP_HOST=smtp.bank.example
+CRM_SMTP_PASSWORD='p#ss word'
+CRM_LOGIN_LIMIT_PER_ACCOUNT=5 per 5 minutes
+CRM_SMTP_USER=
+"""
+    assert parse_env_file(text) == {
+        "CRM_BASE_URL": "https://crm.example.com",
+        "CRM_MAIL_FROM": "Outlet CRM <crm@bank.example>",
+        "CRM_SMTP_HOST": "smtp.bank.example",
+        "CRM_SMTP_PASSWORD": "p#ss word",
+        "CRM_LOGIN_LIMIT_PER_ACCOUNT": "5 per 5 minutes",
+        "CRM_SMTP_USER": "",
+    }
+
+
+def test_a_hash_inside_a_value_is_kept_because_comments_are_whole_lines():
+    assert parse_env_file("CRM_SMTP_PASSWORD=abc#def\n") == {"CRM_SMTP_PASSWORD": "abc#def"}
+
+
+@pytest.mark.parametrize("line", ["CRM_BASE_URL", "not a setting", "1ABC=x", "=value", "CRM BASE=x"])
+def test_a_line_that_is_not_key_equals_value_stops_with_its_line_number(line):
+    with pytest.raises(ConfigError, match=r"crm\.env, line 3: expected KEY=VALUE"):
+        parse_env_file(f"# first\nCRM_ENV=production\n{line}\n", source="crm.env")
+
+
+def test_environment_variables_override_the_file_and_empty_ones_do_not(tmp_path):
+    env_file = tmp_path / "crm.env"
+    env_file.write_text("CRM_BASE_URL=https://from-file.example\nCRM_SMTP_HOST=smtp.file.example\n"
+                        "CRM_MAIL_FROM=file@bank.example\n")
+    settings = read_settings({"CRM_CONFIG_FILE": str(env_file), "CRM_BASE_URL": "https://from-env.example",
+                              "CRM_SMTP_HOST": ""})
+    assert settings["CRM_BASE_URL"] == "https://from-env.example"
+    assert settings["CRM_SMTP_HOST"] == "smtp.file.example"
+    assert settings["CRM_MAIL_FROM"] == "file@bank.example"
+
+
+def test_web_and_scheduler_built_from_one_file_agree_on_links_sender_and_smtp(tmp_path):
+    env_file = tmp_path / "crm.env"
+    env_file.write_text("CRM_ENV=production\nCRM_SECRET_KEY=" + "k" * 64 + "\n"
+                        "CRM_BASE_URL=https://crm.bank.example/\nCRM_MAIL_FROM=crm@bank.example\n"
+                        "CRM_SMTP_HOST=smtp.bank.example\nCRM_SMTP_PORT=587\nCRM_SMTP_TLS=starttls\n")
+    # The scheduler's unit might add its own variables; both processes only share CRM_CONFIG_FILE.
+    web = from_environment(str(tmp_path / "web"), {"CRM_CONFIG_FILE": str(env_file)})
+    scheduler = from_environment(str(tmp_path / "sched"), {"CRM_CONFIG_FILE": str(env_file), "PATH": "/usr/bin"})
+    keys = ["CRM_BASE_URL", "CRM_MAIL_FROM", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_TLS", "SECRET_KEY",
+            "CRM_ENV"]
+    assert {k: web[k] for k in keys} == {k: scheduler[k] for k in keys}
+    assert web["CRM_BASE_URL"] == "https://crm.bank.example" and web["CRM_SMTP_PORT"] == 587
+    assert web["CRM_CONFIG_FILE"] == str(env_file)
+
+
+def test_a_missing_env_file_stops_the_start_with_its_path(tmp_path):
+    with pytest.raises(ConfigError, match="nowhere.env cannot be read"):
+        from_environment(str(tmp_path), {"CRM_CONFIG_FILE": str(tmp_path / "nowhere.env")})
+
+
+def test_a_number_setting_that_is_not_a_number_names_the_setting(tmp_path):
+    with pytest.raises(ConfigError, match="CRM_SMTP_PORT must be a whole number"):
+        from_environment(str(tmp_path), {"CRM_SMTP_PORT": "twenty-five"})
+
+
+def test_production_without_a_base_url_warns_and_the_scheduler_also_warns_without_smtp(tmp_path):
+    config = from_environment(str(tmp_path), {"CRM_ENV": "production", "CRM_SECRET_KEY": "x" * 40})
+    every_process = startup_warnings(config)
+    assert len(every_process) == 1 and every_process[0].startswith("CRM_BASE_URL is not set")
+    scheduler = scheduler_warnings(config)
+    assert len(scheduler) == 1 and scheduler[0].startswith("CRM_SMTP_HOST is not set")
+
+
+def test_a_complete_production_configuration_gives_no_warning(tmp_path):
+    config = from_environment(str(tmp_path), {"CRM_ENV": "production", "CRM_SECRET_KEY": "x" * 40,
+                                              "CRM_BASE_URL": "https://crm.bank.example",
+                                              "CRM_SMTP_HOST": "smtp.bank.example"})
+    assert startup_warnings(config) == [] and scheduler_warnings(config) == []
+
+
+def test_development_does_not_warn_about_the_base_url_or_smtp(tmp_path):
+    config = from_environment(str(tmp_path), {})
+    assert startup_warnings(config) == [] and scheduler_warnings(config) == []
+
+
+def test_an_unknown_setting_in_the_file_is_reported_as_a_probable_typo(tmp_path):
+    env_file = tmp_path / "crm.env"
+    env_file.write_text("CRM_BASE_ULR=https://crm.bank.example\nOTHER_TOOL=1\n")
+    config = from_environment(str(tmp_path), {"CRM_CONFIG_FILE": str(env_file)})
+    assert startup_warnings(config) == [f"CRM_BASE_ULR in {env_file} is not a setting Outlet CRM knows: a typo?"]
+
+
+def test_create_app_logs_the_production_warning_at_start_up(monkeypatch, tmp_path, caplog):
+    env_file = tmp_path / "crm.env"
+    env_file.write_text(f"CRM_ENV=production\nCRM_DATABASE_URL=sqlite:///{tmp_path}/x.sqlite3\n")
+    monkeypatch.setenv("CRM_CONFIG_FILE", str(env_file))
+    with caplog.at_level("WARNING", logger="crm.config"):
+        create_app({"TESTING": True})
+    assert any("CRM_BASE_URL is not set" in r.getMessage() for r in caplog.records)
+
+
+def test_every_setting_is_documented_for_the_operator_and_in_the_example_env_file():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    operations = (root / "docs" / "operations.md").read_text(encoding="utf-8")
+    example = parse_env_file((root / "deploy" / "crm.env.example").read_text(encoding="utf-8"))
+    missing_docs = [name for name in VARIABLES if f"`{name}`" not in operations]
+    assert missing_docs == []
+    assert set(example) <= set(VARIABLES)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One backup of the Outlet CRM database into DIR (default /var/backups/outlet-crm); older than
+# CRM_BACKUP_KEEP_DAYS (14) are removed. It reads the app's own settings (CRM_CONFIG_FILE, then the
+# environment), so it backs up the database the web and the scheduler use.
+#   PostgreSQL: pg_dump custom format  -> crm-YYYYmmdd-HHMMSS.dump     (restore: pg_restore, see docs)
+#   SQLite:     the online backup API   -> crm-YYYYmmdd-HHMMSS.sqlite3 (same as sqlite3's .backup)
+# Prints the file it wrote; exits non-zero when anything failed (nothing half-written is left).
+set -euo pipefail
+dir=${1:-/var/backups/outlet-crm}
+keep_days=${CRM_BACKUP_KEEP_DAYS:-14}
+root=$(cd "$(dirname "$0")/.." && pwd)
+python=${CRM_PYTHON:-$root/.venv/bin/python}
+url=$(cd "$root" && "$python" -c 'from crm.config import read_settings; print(read_settings().get("CRM_DATABASE_URL", ""))')
+[ -n "$url" ] || { echo "backup: CRM_DATABASE_URL is not set (CRM_CONFIG_FILE=${CRM_CONFIG_FILE:-unset})" >&2; exit 2; }
+umask 077
+target=""
+trap '[ -z "$target" ] || rm -f "$target.partial"' EXIT
+mkdir -p "$dir"
+stamp=$(date +%Y%m%d-%H%M%S)
+case "$url" in
+  postgresql*)
+    target="$dir/crm-$stamp.dump"
+    # SQLAlchemy's "postgresql+psycopg://" is libpq's "postgresql://".
+    pg_dump --format=custom --no-owner --file "$target.partial" --dbname "$(printf '%s' "$url" | sed -E 's#^postgresql\+[a-z0-9]+://#postgresql://#')"
+    ;;
+  sqlite:///*)
+    target="$dir/crm-$stamp.sqlite3"
+    "$python" - "${url#sqlite:///}" "$target.partial" <<'PY'
+import sqlite3, sys
+# Read-only: a wrong path fails instead of creating an empty database.
+source = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+copy = sqlite3.connect(sys.argv[2])
+with copy:
+    source.backup(copy)
+PY
+    ;;
+  *) echo "backup: cannot back up $url (only PostgreSQL and SQLite)" >&2; exit 2 ;;
+esac
+mv "$target.partial" "$target"
+find "$dir" -maxdepth 1 -name 'crm-*' -mtime +"$keep_days" -delete
+echo "$target"
