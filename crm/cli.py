@@ -25,8 +25,8 @@ def register(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
     @click.option("--clients", "n_clients", default=200, show_default=True)
     def seed_demo(if_empty: bool, n_clients: int) -> None:
-        """Load demo users, outlets, about 200 clients and 18 months of visits (demo only)."""
-        from crm.seed import DEMO_PASSWORD, seed
+        """Load two demo teams and about 200 clients as three months into using the app (demo only)."""
+        from crm.seed import DEMO_PASSWORD, DEMO_USERNAMES, seed
 
         if db.session.execute(sa.select(User.id).limit(1)).first() is not None:
             if if_empty:
@@ -36,7 +36,7 @@ def register(app: Flask) -> None:
         summary = seed(n_clients=n_clients)
         db.session.commit()
         click.echo(f"Demo data loaded: {summary}.")
-        click.echo(f"DEMO ONLY sign-ins (password {DEMO_PASSWORD}): admin, lead, manager1, manager2")
+        click.echo(f"DEMO ONLY sign-ins (password {DEMO_PASSWORD}): {', '.join(DEMO_USERNAMES)}")
 
 
 def register_suitability_commands(app: Flask) -> None:

@@ -112,7 +112,7 @@ def test_seed_demo_fills_an_empty_database_once(runner, app):
     assert db.session.query(Client).count() == 200
     assert db.session.query(VisitLog).count() > 400
     owners = {u.username for u in db.session.query(User)}
-    assert owners == {"admin", "lead", "manager1", "manager2"}
+    assert owners == {"admin", "lead", "manager1", "manager2", "lead2", "manager3"}
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert again.exit_code == 0 and db.session.query(Client).count() == 200
 
