@@ -128,7 +128,7 @@ def test_a_visit_clears_the_dormant_flag_and_a_relapse_raises_a_new_one(world):
     assert (kept.id, kept.since, kept.reasons, kept.cleared_at) == (first_id, since, "no_contact", later)
     event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "flags.scan")
                                .order_by(AuditEvent.id.desc())).scalars().first()
-    assert "cleared 1" in event.detail
+    assert event.params["cleared"] == 1 and "1 cleared" in event.detail
 
     relapse = visit_at + timedelta(days=91)  # 91 Shanghai days of silence: dormant again
     report = scanned(relapse)
