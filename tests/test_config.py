@@ -197,3 +197,9 @@ def test_every_setting_is_documented_for_the_operator_and_in_the_example_env_fil
     missing_docs = [name for name in VARIABLES if f"`{name}`" not in operations]
     assert missing_docs == []
     assert set(example) <= set(VARIABLES)
+
+
+def test_a_redis_rate_limit_store_gets_short_timeouts_and_memory_gets_none(tmp_path):
+    redis = from_environment(str(tmp_path), {"CRM_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"})
+    assert redis["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 1, "socket_timeout": 1}
+    assert from_environment(str(tmp_path), {})["RATELIMIT_STORAGE_OPTIONS"] == {}
