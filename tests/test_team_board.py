@@ -196,3 +196,21 @@ def test_the_leads_digest_lists_flagged_clients_in_the_same_words(world, team):
         assert "李四 · 归属人：王经理" in body and "王五 · 归属人：赵经理" in body
         assert "资产 ¥2,500,000.00 → ¥1,500,000.00（30 天内下降 40%）" in body
         assert "45 天未联系（金卡 30 天）" in body
+
+
+def test_follow_ups_come_fifty_at_a_time_and_the_count_is_the_members(login, world, team):
+    for i in range(55):
+        followups.create(team["lisi"], world.manager1, utcnow() + timedelta(days=3, minutes=i), "call", title=f"批量{i}")
+    db.session.commit()
+    lead = login("lead")
+    m1 = world.manager1.id
+    page = lead.get(f"/team?assignee={m1}&select=all").get_data(as_text=True)
+    work = section(page, "followups")
+    assert work.count('name="followup_ids"') == 50
+    open_count = next(r.open for r in followups.team_board(world.lead) if r.user.id == m1)
+    assert f'<span class="badge">{open_count}</span>' in work
+    assert f'href="/team?assignee={m1}&amp;page=2&amp;select=all#followups"' in work
+    rest = lead.get(f"/team?assignee={m1}&page=2&select=all",
+                    headers={"HX-Request": "true", "HX-Target": "more_followups"}).get_data(as_text=True)
+    assert rest.count('name="followup_ids"') == open_count - 50 and "<html" not in rest
+    assert rest.count("checked") == open_count - 50 and 'id="more_followups"' not in rest

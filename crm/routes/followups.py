@@ -90,17 +90,21 @@ def new(client_id: int):
 
 
 FLAGS_PER_PAGE = 20
+FOLLOWUPS_PER_PAGE = 50
 
 
 def _board_filters(members) -> dict:
     """The Team page's filters from the query string: a member of the team, overdue only, picked all."""
     arg = request.args.get("assignee", "")
     ids = {m.id for m in members}
-    page = request.args.get("flag_page", "")
+
+    def page(name: str) -> int:
+        value = request.args.get(name, "")
+        return max(1, min(int(value), 10_000)) if value.isdigit() else 1
     return {"assignee": int(arg) if arg.isdigit() and int(arg) in ids else None,
             "overdue": request.args.get("overdue") == "1",
             "select_all": request.args.get("select") == "all",
-            "flag_page": max(1, min(int(page), 10_000)) if page.isdigit() else 1}
+            "page": page("page"), "flag_page": page("flag_page")}
 
 
 def board_url(assignee: int | None = None, overdue: bool = False, **extra) -> str:
@@ -136,12 +140,21 @@ def board():
     owners = [filters["assignee"]] if filters["assignee"] else [r.user.id for r in rows]
     page = filters["flag_page"]
     flagged, more_flags = flagged_clients(owners, offset=(page - 1) * FLAGS_PER_PAGE, limit=FLAGS_PER_PAGE, now=now)
+    shown = filters["page"]
+    items = followups.team_followups(current_user, filters["assignee"], filters["overdue"], now=now,
+                                     limit=FOLLOWUPS_PER_PAGE + 1, offset=(shown - 1) * FOLLOWUPS_PER_PAGE)
+    more_items, items = len(items) > FOLLOWUPS_PER_PAGE, items[:FOLLOWUPS_PER_PAGE]
+    counted = [r for r in rows if filters["assignee"] in (None, r.user.id)]
     target = htmx_target()
-    return render("followups/board.html", fragment=target if target in ("work", "more_flags") else None,
-                  rows=rows, form=form, flagged=flagged, members=members,
+    return render("followups/board.html",
+                  fragment=target if target in ("work", "more_flags", "more_followups") else None,
+                  rows=rows, form=form, flagged=flagged, members=members, items=items,
+                  total=sum(r.overdue if filters["overdue"] else r.open for r in counted),
                   more_flags_url=board_url(filters["assignee"], filters["overdue"], flag_page=page + 1)
                   if more_flags else None,
-                  items=followups.team_followups(current_user, filters["assignee"], filters["overdue"], now=now),
+                  more_followups_url=board_url(filters["assignee"], filters["overdue"], page=shown + 1,
+                                               select="all" if filters["select_all"] else None)
+                  if more_items else None,
                   filters=filters, board_url=board_url, back=back, now=now,
                   status=422 if form.errors else 200)
 

@@ -240,8 +240,8 @@ def team_board(lead: User, now: datetime | None = None) -> list[BoardRow]:
 
 
 def team_followups(lead: User, assignee_id: int | None = None, overdue_only: bool = False,
-                   now: datetime | None = None, limit: int = 200) -> list[FollowUp]:
-    """Open follow-ups of the lead's team, soonest first."""
+                   now: datetime | None = None, limit: int = 200, offset: int = 0) -> list[FollowUp]:
+    """Open follow-ups of the lead's team, soonest first (one query; `offset` for the next page)."""
     now = now or utcnow()
     query = (sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
              .where(visible_followups(lead),
@@ -250,7 +250,8 @@ def team_followups(lead: User, assignee_id: int | None = None, overdue_only: boo
         query = query.where(FollowUp.assignee_id == assignee_id)
     if overdue_only:
         query = query.where(overdue_filter(now))
-    return list(db.session.execute(query.order_by(FollowUp.due_at, FollowUp.id).limit(limit)).scalars())
+    return list(db.session.execute(query.order_by(FollowUp.due_at, FollowUp.id).offset(offset).limit(limit))
+                .scalars())
 
 
 def unread_notifications(user: User, limit: int = 20) -> list[Notification]:
