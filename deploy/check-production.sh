@@ -213,7 +213,8 @@ code=$(sign_in lead "$PASSWORD")
 code=$(http "$BASE/healthz")
 [ "$code" = 200 ] && grep -q '"status": *"degraded"' "$WORK/body" && grep -q '"ratelimit": *"unreachable"' "$WORK/body" \
   || fail "redis down: healthz answered $code $(cat "$WORK/body")"
-ok "redis down: lead signed in (303); healthz 200 $(tr -d ' \n' < "$WORK/body")"
+grep -q "falling back to in-memory storage" "$WORK/web.log" || fail "redis down: no warning in the web's log"
+ok "redis down: lead signed in (303), warning logged; healthz 200 $(tr -d ' \n' < "$WORK/body")"
 
 # 14. Stop everything.
 stop_pid "$SCHED_PID" || fail "stop: the scheduler did not stop on SIGTERM"
