@@ -224,7 +224,9 @@ def _rows(events: list[AuditEvent]) -> list[AuditRow]:
     for e in events:
         object_text, link = "", None
         kind = str(labels.AUDIT_OBJECT_TYPES.get(e.object_type, e.object_type))
-        if e.object_id is not None:
+        if e.object_type == "client":
+            pass  # the client column names and links it
+        elif e.object_id is not None:
             name = names.get((e.object_type, e.object_id))
             object_text = f"{kind} {name}" if name else f"{kind} #{e.object_id}"
             target = _OBJECTS.get(e.object_type)
