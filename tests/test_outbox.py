@@ -464,6 +464,17 @@ def test_the_outbox_warns_when_web_and_scheduler_would_write_different_links(app
     page = outbox_page(login, world)
     assert "CRM_BASE_URL = http://127.0.0.1:5000, the sender https://crm.bank.example" in page
     assert "CRM_MAIL_FROM = outlet-crm@localhost, the sender Outlet CRM &lt;crm@bank.example&gt;" in page
+    assert f"The web process {jobs.owner_name()} has" in page
+
+
+def test_the_outbox_names_another_web_process_that_disagrees_with_the_sender(app, world, login):
+    app.config.update(CRM_BASE_URL="https://crm.bank.example", CRM_MAIL_FROM="crm@bank.example")
+    scheduler_heartbeat(base_url="https://crm.bank.example", mail_from="crm@bank.example")
+    scheduler_heartbeat(owner="web-2:77", kind="web", base_url="http://127.0.0.1:5000",
+                        mail_from="crm@bank.example", pass_at=None, pass_outcome="")
+    page = outbox_page(login, world)
+    assert "The web process web-2:77 has CRM_BASE_URL = http://127.0.0.1:5000, the sender https://crm.bank.example" in page
+    assert page.count("The web process") == 1
 
 
 def test_the_outbox_says_when_no_scheduler_reported_or_it_went_quiet(app, world, login):

@@ -87,16 +87,25 @@ def last_sender() -> ProcessHeartbeat | None:
 
 @dataclass(frozen=True)
 class Difference:
-    """A setting on which this web process and the sender disagree."""
+    """A setting on which a web process and the sender disagree."""
 
+    process: str  # host:pid of the web process
     variable: str
     web: str
     sender: str
 
 
+COMPARED = (("CRM_BASE_URL", "base_url"), ("CRM_MAIL_FROM", "mail_from"))
+
+
 def differences(config, sender: ProcessHeartbeat) -> list[Difference]:
-    """CRM_BASE_URL / CRM_MAIL_FROM of this process that differ from the sender's: emails would not agree."""
+    """Where web processes would write other links or Message-IDs than the sender: this process (from its
+    configuration) and every other web process seen lately (from its heartbeat)."""
     mine = settings_of(config)
-    return [Difference(variable, str(mine[field]), str(getattr(sender, field)))
-            for variable, field in (("CRM_BASE_URL", "base_url"), ("CRM_MAIL_FROM", "mail_from"))
-            if str(mine[field]) != str(getattr(sender, field))]
+    found = [Difference(owner_name(), variable, str(mine[field]), str(getattr(sender, field)))
+             for variable, field in COMPARED if str(mine[field]) != str(getattr(sender, field))]
+    for row in recent((WEB,)):
+        if row.owner != owner_name():
+            found += [Difference(row.owner, variable, str(getattr(row, field)), str(getattr(sender, field)))
+                      for variable, field in COMPARED if getattr(row, field) != getattr(sender, field)]
+    return found

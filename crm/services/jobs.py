@@ -1,6 +1,6 @@
 """Scheduled work, run exactly once across processes: each run claims a unique (job, run key) row.
 
-Every process (APScheduler in `flask scheduler`, or cron calling the CLI) computes the same run key
+Every process (APScheduler in `flask scheduler`, or cron calling the CLI with `--scheduled`) computes the same run key
 for the same slot — the local date of a daily job, the start of a reminder interval — and tries to
 insert it into `job_runs`. The unique constraint lets exactly one insert commit; the others see an
 IntegrityError and skip. This works the same on SQLite and PostgreSQL, needs no lock held while the
@@ -158,15 +158,31 @@ def send_reminders(now: datetime | None = None) -> str:
         .where(FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]),
                FollowUp.reminder_at.is_not(None), FollowUp.reminded_at.is_(None), FollowUp.due_at <= cutoff)
         .order_by(FollowUp.due_at).limit(500)).scalars())
+    due = _claim_reminders(due, now)
     for followup in due:
         mail.queue(followup.assignee, "followup_reminder", send_after=now,
                    dedupe_key=f"reminder:{followup.id}:{followup.due_at.isoformat()}",
                    followup=followup, url=absolute_url("followups.show", followup_id=followup.id))
-        followup.reminded_at = now
     db.session.commit()
     report = outbox.deliver_due(now=now)
     return f"reminders queued {len(due)}; {report.sent} sent, {report.retried} to retry, {report.failed} failed" + (
         f", {report.skipped_no_smtp} waiting: no SMTP server configured" if report.skipped_no_smtp else "")
+
+
+def _claim_reminders(due: list[FollowUp], now: datetime) -> list[FollowUp]:
+    """Mark these follow-ups reminded; keep those that no overlapping pass marked first.
+
+    Passes overlap when one outlasts the interval or several schedulers run. The conditional UPDATE
+    is the pass's first write: a second pass waits for the first to commit, then finds the rows taken
+    (instead of queueing the same reminders and failing on the outbox's unique dedupe key).
+    """
+    if not due:
+        return []
+    taken = set(db.session.execute(
+        sa.update(FollowUp).where(FollowUp.id.in_([f.id for f in due]), FollowUp.reminded_at.is_(None))
+        .values(reminded_at=now).returning(FollowUp.id)
+        .execution_options(synchronize_session=False)).scalars())
+    return [f for f in due if f.id in taken]
 
 
 def send_digests(now: datetime | None = None) -> str:
