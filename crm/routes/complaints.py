@@ -59,7 +59,7 @@ def _client_names(ids: set[int]) -> dict[int, str]:
     """Names of the complaints' clients in one query (the list does not load them)."""
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(Client.id, Client.name).where(Client.id.in_(ids))).tuples().all())
+    return {ident: name for ident, name in db.session.execute(sa.select(Client.id, Client.name).where(Client.id.in_(ids)))}
 
 
 def _csv(rows, tab: str) -> Response:
