@@ -188,7 +188,7 @@ def register_setup_commands(app: Flask) -> None:
     @click.option("--if-absent", is_flag=True, help="Do nothing (exit 0) when this outlet exists already.")
     def create_outlet(bank: str, branch: str, city: str, if_absent: bool) -> None:
         """Add a bank outlet (Admin → Outlets); users' default outlet is chosen from these."""
-        from crm.models import Outlet
+        from crm.services import users
 
         bank, branch = bank.strip(), branch.strip()
         if _outlet_by_label(f"{bank} {branch}") is not None:
@@ -196,7 +196,7 @@ def register_setup_commands(app: Flask) -> None:
                 click.echo(f"Outlet {bank} {branch} exists already: nothing done.")
                 return
             raise click.ClickException(f"outlet {bank} {branch} exists already")
-        db.session.add(Outlet(bank=bank, branch=branch, city=city.strip(), active=True))
+        users.create_outlet(None, bank, branch, city)  # audited, as on Admin → Outlets
         db.session.commit()
         click.echo(f"Created outlet {bank} {branch}.")
 
@@ -205,7 +205,7 @@ def register_setup_commands(app: Flask) -> None:
     @click.option("--if-absent", is_flag=True, help="Do nothing (exit 0) when this team exists already.")
     def create_team(name: str, if_absent: bool) -> None:
         """Add a team (Admin → Teams); managers and team leads must belong to one."""
-        from crm.models import Team
+        from crm.services import users
 
         name = name.strip()
         if not name:
@@ -215,7 +215,7 @@ def register_setup_commands(app: Flask) -> None:
                 click.echo(f"Team {name} exists already: nothing done.")
                 return
             raise click.ClickException(f"team {name} exists already")
-        db.session.add(Team(name=name))
+        users.create_team(None, name)  # audited, as on Admin → Teams
         db.session.commit()
         click.echo(f"Created team {name}.")
 

@@ -259,3 +259,11 @@ def test_user_names_fall_back_to_a_label_for_the_system(login, world):
     db.session.commit()
     page = trail(login("admin"))
     assert "系统" in page and "扫描客户 10 名：新增休眠 1、流失风险 2" in page
+
+
+def test_setup_commands_are_audited_as_the_command_line(runner, app):
+    assert runner.invoke(args=["create-outlet", "--bank", "中国银行", "--branch", "西单支行", "--city", "北京"]).exit_code == 0
+    assert runner.invoke(args=["create-team", "三部"]).exit_code == 0
+    events = {e.action: e for e in db.session.execute(sa.select(AuditEvent)).scalars()}
+    assert events["outlet.create"].source == events["team.create"].source == "cli"
+    assert events["outlet.create"].actor_id is None and events["team.create"].params == {"name": "三部"}
