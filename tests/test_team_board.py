@@ -95,6 +95,7 @@ def test_overdue_and_member_filters_combine_in_links_and_the_form(login, world, 
     page = login("lead").get(f"/team?assignee={m1}&overdue=1").get_data(as_text=True)
     work = section(page, "followups")
     assert "王经理逾期" in work and "王经理下周" not in work and "赵经理逾期" not in work
+    assert re.search(r"已逾期</strong> · 王经理逾期", work)
     assert f'<option value="{m1}" selected>' in work
     assert 'name="overdue" value="1" checked' in work
     # The toggle keeps the member, "Everyone" keeps overdue only.

@@ -155,7 +155,7 @@ def board():
                   more_followups_url=board_url(filters["assignee"], filters["overdue"], page=shown + 1,
                                                select="all" if filters["select_all"] else None)
                   if more_items else None,
-                  filters=filters, board_url=board_url, back=back, now=now,
+                  filters=filters, board_url=board_url, back=back, overdue_before=followups.overdue_before(now),
                   status=422 if form.errors else 200)
 
 
