@@ -90,6 +90,7 @@ ok "database: created $DB on $PGHOST:$PGPORT"
 
 # 3. The env file, from the example; the secret key written once.
 WEB_PORT=$(free_port); REDIS_PORT=$(free_port)
+while [ "$REDIS_PORT" = "$WEB_PORT" ]; do REDIS_PORT=$(free_port); done
 BASE=http://127.0.0.1:$WEB_PORT
 install -m 600 "$ROOT/deploy/crm.env.example" "$ENV_FILE"
 set_setting CRM_DATABASE_URL "postgresql+psycopg://$PGUSER@$PGHOST:$PGPORT/$DB"
@@ -138,11 +139,11 @@ ok "load-questionnaire: $(tail -n 1 "$WORK/questionnaire.log")"
 # 7. Redis, gunicorn (2 workers) and the scheduler, as the systemd units start them.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
 REDIS_PID=$!
-wait_for 10 redis-cli -p "$REDIS_PORT" ping || fail "redis: did not answer on port $REDIS_PORT"
+wait_for 20 redis-cli -p "$REDIS_PORT" ping || fail "redis: did not answer on port $REDIS_PORT"
 ok "redis: running on port $REDIS_PORT"
 (cd "$ROOT" && export CRM_CONFIG_FILE="$ENV_FILE" && exec $(unit_command outlet-crm-web.service)) >"$WORK/web.log" 2>&1 &
 WEB_PID=$!
-wait_for 30 curl -sf "$BASE/healthz" || fail "gunicorn: /healthz did not answer on port $WEB_PORT"
+wait_for 60 curl -sf "$BASE/healthz" || fail "gunicorn: /healthz did not answer on port $WEB_PORT within 60 s"
 WORKERS=$(ps -o pid= --ppid "$WEB_PID" | wc -l)
 [ "$WORKERS" -eq 2 ] || fail "gunicorn: $WORKERS workers instead of 2"
 ok "gunicorn: master $WEB_PID with $WORKERS workers on $BASE (ExecStart of outlet-crm-web.service)"
@@ -150,7 +151,7 @@ ok "gunicorn: master $WEB_PID with $WORKERS workers on $BASE (ExecStart of outle
   >"$WORK/scheduler.log" 2>&1 &
 SCHED_PID=$!
 reminders_ran() { [ "$(sql "$DB" "SELECT count(*) FROM job_runs WHERE job = 'send-reminders' AND finished_at IS NOT NULL")" -ge 1 ]; }
-wait_for 30 reminders_ran || fail "scheduler: no send-reminders run finished within 30 s"
+wait_for 60 reminders_ran || fail "scheduler: no send-reminders run finished within 60 s"
 kill -0 "$SCHED_PID" 2>/dev/null || fail "scheduler: the process exited"
 grep -q "CRM_SMTP_HOST is not set" "$WORK/scheduler.log" || fail "scheduler: no warning about the missing SMTP server"
 ok "scheduler: running (pid $SCHED_PID), ran send-reminders, warned that SMTP is not set"

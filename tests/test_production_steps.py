@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +79,17 @@ def test_check_production_runs_every_documented_step_on_this_machine():
     if missing or not _postgres_reachable():
         pytest.skip(f"needs PostgreSQL on 127.0.0.1:5432 and {', '.join(missing) or 'its tools'}")
     env = {**os.environ, "VENV": str(Path(sys.executable).parent.parent)}
-    result = subprocess.run([str(ROOT / "deploy" / "check-production.sh")], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    passed = [line.split(None, 2)[2].split(":")[0] for line in result.stdout.splitlines() if line.startswith("ok ")]
+    # Its own process group: if it hangs, the script and the servers it started are stopped together
+    # (the script's trap then drops its databases).
+    process = subprocess.Popen([str(ROOT / "deploy" / "check-production.sh")], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+        pytest.fail("deploy/check-production.sh did not finish within 10 minutes:\n" + output)
+    assert process.returncode == 0, output
+    passed = [line.split(None, 2)[2].split(":")[0] for line in output.splitlines() if line.startswith("ok ")]
     assert passed == STEPS
-    assert result.stdout.rstrip().endswith("all production steps passed")
+    assert output.rstrip().endswith("all production steps passed")
