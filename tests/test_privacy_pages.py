@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from itsdangerous import URLSafeSerializer
 
 from crm.domain.formats import _id_check_char, mask_mobile
+from crm.domain.questionnaire_text import parse_questionnaire
 from crm.extensions import db
 from crm.models import (
     AuditEvent,
@@ -29,12 +30,22 @@ from crm.models import (
     VisitLog,
 )
 from crm.services import clients as client_service
-from crm.services import followups, plans
+from crm.services import followups, plans, suitability
 from tests.factories import make_client, make_visit
 
 ROLES = ("manager1", "lead", "admin")
 M, L, A = ("manager1",), ("lead",), ("admin",)
 # Anything that looks like a mainland mobile or an 18-character ID number, not inside a longer number.
+QUESTIONNAIRE = """
+标题: 测试问卷
+分档: 4 6 8 10
+1. 您能承受的最大损失？
+- 不能承受任何损失 | 1 | 最低
+- 30%以上 | 5
+2. 投资经验？
+- 没有 | 1
+- 5年以上 | 5
+"""
 FULL_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 FULL_ID = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 
@@ -66,6 +77,7 @@ def privacy(app, world, login) -> Privacy:
     product = Product(code="F001", name="稳健一号", kind="fund", risk=2, active=True)
     db.session.add(product)
     db.session.flush()
+    suitability.create_questionnaire(parse_questionnaire(QUESTIONNAIRE), None)
     db.session.add(Recommendation(client_id=gold.id, product_id=product.id, manager_id=world.manager1.id,
                                   outcome="match", investor_type="ordinary", client_level=3, product_risk=2))
     db.session.commit()
@@ -108,6 +120,8 @@ PAGES = [
     ("/clients/{client}/profile", ROLES),
     ("/clients/{client}/suitability", ROLES),
     ("/clients/{client}/investor-type", ROLES),
+    ("/clients/{client}/assessment", ROLES),
+    ("/clients/{client}/recommendations/new", ROLES),
     ("/clients/{client}/assets", ROLES),
     ("/clients/{client}/plan", ROLES),
     ("/clients/{client}/followups/new", ROLES),
@@ -162,8 +176,7 @@ def test_no_page_shows_a_full_number_to_any_role(app, login, privacy, url, allow
 
 def test_the_walk_covers_every_client_page(app):
     """A new page under /clients/<id>/ that shows data must be added to PAGES (or here, if it shows none)."""
-    without_data = {"/clients/<int:client_id>/call", "/clients/<int:client_id>/recommendations/new",
-                    "/clients/<int:client_id>/assessment"}
+    without_data = {"/clients/<int:client_id>/call"}  # the logged tap-to-call: a redirect to tel:
     walked = {re.sub(r"\{[a-z]+\}", "<id>", url.split("?")[0]) for url, _ in PAGES}
     for rule in app.url_map.iter_rules():
         path = rule.rule
