@@ -267,3 +267,13 @@ def test_setup_commands_are_audited_as_the_command_line(runner, app):
     events = {e.action: e for e in db.session.execute(sa.select(AuditEvent)).scalars()}
     assert events["outlet.create"].source == events["team.create"].source == "cli"
     assert events["outlet.create"].actor_id is None and events["team.create"].params == {"name": "三部"}
+
+
+def test_deactivating_a_user_reads_as_such(login, world):
+    login("admin").post(f"/admin/users/{world.manager2.id}", data={
+        "username": "manager2", "display_name": "赵经理", "role": "manager", "team_id": world.team.id,
+        "locale": "zh_CN"})
+    event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "user.update")).scalar_one()
+    assert event.params["changes"] == ["deactivated"] and event.detail.startswith("manager2: Deactivated")
+    rows = trail(login("admin"), action="user").split("<tbody>")[1]
+    assert "修改用户" in rows and "manager2：停用" in rows and f'href="/admin/users/{world.manager2.id}"' in rows

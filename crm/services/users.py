@@ -64,6 +64,8 @@ def update_user(user: User, actor: User, new_password: str | None = None, **fiel
     """Change an account (role, team, status...); the change is audited, a password reset noted."""
     old_team = user.team
     changed = [name for name, value in fields.items() if getattr(user, name) != value]
+    if "active" in changed:
+        changed[changed.index("active")] = "reactivated" if fields["active"] else "deactivated"
     for name, value in fields.items():
         setattr(user, name, value)
     if new_password:
