@@ -19,7 +19,7 @@ from crm.models import ClientFlag, Complaint, FollowUp, ServicePlan, VisitLog, u
 from crm.seed.data import GIVEN, NEXT_STEPS, SUMMARIES, SURNAMES
 
 DEMO_PASSWORD = "demo-pass-123"
-GO_LIVE_DAYS_AGO = 91
+GO_LIVE_DAYS_AGO = 98  # fourteen weeks: "three months in"
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERNAMES", "GIVEN", "NEXT_STEPS", "SUMMARIES", "SURNAMES", "seed"]
 

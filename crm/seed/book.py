@@ -118,6 +118,7 @@ def clients(rng: random.Random, book: Book, n_clients: int, go_live: datetime, t
         owners += [username] * round(share * n_clients)
     owners = (owners + [owners[-1]] * n_clients)[:n_clients]
     days = (today - go_live.date()).days
+    written_off = dict.fromkeys(BOOK_SHARES, 0)
     for i, username in enumerate(owners):
         owner = book.users[username]
         band = rng.choice(list(data.AGE_BANDS))
@@ -144,7 +145,10 @@ def clients(rng: random.Random, book: Book, n_clients: int, go_live: datetime, t
                 client.account_opened_at = created - timedelta(days=rng.randint(200, 3000))
                 client.account_no = data.account_no(rng, accounts)
                 script.assets_yuan = _assets(rng) if stage != Stage.LOST else None
-                script.written_off = stage == Stage.DORMANT and rng.random() < 0.5
+                # At most one in forty of a manager's clients is one they keep putting off.
+                if stage == Stage.DORMANT and rng.random() < 0.5 and written_off[username] < owners.count(username) / 40:
+                    script.written_off = True
+                    written_off[username] += 1
                 if rng.random() < 0.65:
                     age = rng.randint(youngest, oldest)
                     birth = date(today.year - age, rng.randint(1, 12), rng.randint(1, 28))
@@ -172,7 +176,7 @@ def _mark_asset_stories(rng: random.Random, book: Book) -> None:
         active = [s for s in book.scripts if s.client.owner_id == owner.id and s.client.stage == Stage.ACTIVE.value
                   and s.assets_yuan]
         rng.shuffle(active)
-        count = max(1, round(len(active) / 45))
+        count = max(1, round(len(active) / 22))
         for script in active[:count]:
             script.flat = True
         for script in active[count:count * 2]:

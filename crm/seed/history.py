@@ -105,6 +105,7 @@ class Replay:
         self.quota = {book.users[name].id: Quota(*undone) for name, undone in UNDONE.items()}
         self.by_id = {s.client.id: s for s in book.scripts}
         self.planned: set[int] = set()
+        self.next_planned: set[int] = set()  # clients with an open next-contact follow-up
         self.leaving: dict[int, date] = {}
         self.item_kinds: dict[int, str] = {}
         self.activity: dict[int, datetime] = {s.client.id: s.client.created_at for s in book.scripts}
@@ -161,6 +162,7 @@ class Replay:
         for script in self.book.scripts:
             if script.assets_yuan:
                 self.series[script.client.id] = self._series(script, self.snapshot_days())
+        self._schedule_plans()
         self._assess_imported()
         for script in self.book.scripts:
             if script.captured_at is not None:
@@ -168,7 +170,6 @@ class Replay:
                         lambda s=script: self.first_contact(s))
             elif script.first_call_on is not None and self.working(script.first_call_on):
                 self.on(script.first_call_on, 10, self.rng.randint(0, 59), lambda s=script: self.first_contact(s))
-        self._schedule_plans()
         self._schedule_stories()
         self._schedule_complaints()
 
@@ -196,6 +197,8 @@ class Replay:
             if client.stage not in (Stage.ACTIVE.value, Stage.DORMANT.value):
                 continue
             roll = self.rng.random()
+            if client.id in self.planned:  # a plan's clients were assessed before it was started
+                roll = 1.0
             if roll < 0.08:
                 continue
             if roll < 0.13:
@@ -292,6 +295,7 @@ class Replay:
         for offset in (11, 13):  # the resolve deadline (10 working days) passes: lead, then compliance
             day = self.add_working_days(reg, offset)
             self.on(day, 9, 5, lambda d=day: self._escalate(d))
+        self._handover(c4, self.add_working_days(reg, 12), users["lead"], "客户要求团队负责人出面沟通赔偿诉求")
         reg = self.working_days_back(4)
         self._complaint(c5, reg, (11, 0), "regulator", "transfer_obstruction", "normal",
                         "客户通过12386热线反映，在网点咨询销户时工作人员多次劝说其不要销户，态度敷衍。",
@@ -336,6 +340,19 @@ class Replay:
                 self.restamp(when)
 
             self.on(close_day, 16, 0, finish)
+
+    def _handover(self, script: Script | None, day: date, to: User, reason: str) -> None:
+        """The complaint's handler hands it over (首办负责 ends only by a hand-over)."""
+        if script is None:
+            return
+
+        def hand() -> None:
+            found = db.session.execute(sa.select(models.Complaint).where(
+                models.Complaint.client_id == script.client.id)).scalar_one()
+            complaints.handover(found, found.owner, to, reason, now=self.agenda_time)
+            self.restamp(self.agenda_time)
+
+        self.on(day, 15, 30, hand)
 
     def _escalate(self, day: date) -> None:
         when = local(day, 9, 5)
@@ -387,7 +404,7 @@ class Replay:
             gap = rng.randint(10, 25) if rng.random() < 0.15 else None
         else:
             days = self.tier_days.get(client.tier_id, 90)
-            gap = round(days * rng.uniform(0.35, 0.8)) if rng.random() < 0.9 else None
+            gap = round(days * rng.uniform(0.35, 0.8)) if rng.random() < 0.92 else None
         return self.working_day(day + timedelta(days=gap)) if gap else None
 
     def log(self, client: Client, actor: User, when: datetime, channel: str, summary: str, *,
@@ -398,7 +415,12 @@ class Replay:
         if intent is None and client.id in self.leaving and when.date() >= self.leaving[client.id]:
             intent = "transfer_out"  # still comparing the other broker's fees
         outcome = outcome or rng.choices(("served", "interested", "considering", "unreachable"), (5, 3, 2, 1))[0]
-        next_on = self.next_contact(client, when.astimezone(SHANGHAI).date())
+        # One planned next contact at a time: with one already open, the manager plans no other.
+        if completes is not None and completes.source == FollowUpSource.VISIT:
+            self.next_planned.discard(client.id)
+        next_on = None if client.id in self.next_planned else self.next_contact(client, when.astimezone(SHANGHAI).date())
+        if next_on is not None:
+            self.next_planned.add(client.id)
         visit = clients.log_visit(client, actor, {
             "occurred_at": when, "channel": channel, "summary": summary, "outcome": outcome,
             "next_step": rng.choice(data.NEXT_STEP_TEXTS) if next_on else "", "next_contact_on": next_on,
