@@ -7,6 +7,7 @@ from flask import abort
 
 from crm.extensions import db
 from crm.models import Client, FollowUp, FollowUpStatus, Role, User, VisitLog
+from crm.services import dialect
 
 # While a follow-up is in one of these states its assignee has business with the client.
 OPEN_STATES = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
@@ -41,7 +42,12 @@ def client_visibility(user: User) -> sa.ColumnElement[bool]:
     """SQL condition that keeps only the clients this user may see."""
     if user.role == Role.ADMIN:
         return sa.true()
-    return sa.or_(client_book(user), Client.id.in_(assigned_client_ids(user)))
+    assigned = assigned_client_ids(user)
+    if dialect.is_postgresql():
+        # = ANY(ARRAY(subquery)) is read once before the scan, so the owner's index still serves the
+        # list; with `OR id IN (subquery)` PostgreSQL walked every client in activity order instead.
+        return sa.or_(client_book(user), Client.id == sa.any_(sa.func.array(assigned.scalar_subquery())))
+    return sa.or_(client_book(user), Client.id.in_(assigned))
 
 
 def answers_for(user: User, client: Client) -> bool:
