@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -293,3 +294,34 @@ def test_job_times_are_hours_minutes_and_optional_seconds(text, expected):
 def test_a_wrong_job_time_is_refused_with_its_format(text):
     with pytest.raises(ValueError, match="HH:MM"):
         jobs.parse_local_time(text)
+
+
+def test_two_reminder_passes_at_once_queue_each_reminder_once_and_both_succeed(app, world):
+    """A pass that outlasts the interval overlaps the next one (in another scheduler): neither fails."""
+    app.config["CRM_SMTP_HOST"] = ""
+    client = make_client(world.manager1, name="张三")
+    now = datetime.now(timezone.utc)
+    for i in range(60):
+        followups.create(client, world.manager1, now - timedelta(minutes=i), "call")
+    db.session.commit()
+    start, errors, outcomes = threading.Barrier(2), [], []
+
+    def reminder_pass(at: datetime) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                outcomes.append(jobs.send_reminders(now=at))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reminder_pass, args=(now + timedelta(seconds=s),)) for s in (0, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [], errors
+    assert db.session.query(OutboxEmail).count() == 60
+    queued = sorted(int(re.match(r"reminders queued (\d+)", o).group(1)) for o in outcomes)
+    assert sum(queued) == 60, outcomes
+    db.session.expire_all()
+    assert db.session.query(FollowUp).filter(FollowUp.reminded_at.is_(None)).count() == 0
