@@ -40,6 +40,7 @@ VARIABLES: dict[str, str] = {
     "CRM_DIGEST_AT": "scheduler",
     "CRM_REMINDER_EVERY_MINUTES": "scheduler",
     "CRM_REMINDER_EVERY_SECONDS": "scheduler",
+    "CRM_BACKUP_KEEP_DAYS": "deploy/backup.sh",
 }
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One backup of the Outlet CRM database into DIR (default /var/backups/outlet-crm); older than
+# One backup of the Outlet CRM database into DIR (default /var/backups/outlet-crm); backups older than
 # CRM_BACKUP_KEEP_DAYS (14) are removed. It reads the app's own settings (CRM_CONFIG_FILE, then the
 # environment), so it backs up the database the web and the scheduler use.
 #   PostgreSQL: pg_dump custom format  -> crm-YYYYmmdd-HHMMSS.dump     (restore: pg_restore, see docs)
@@ -7,10 +7,13 @@
 # Prints the file it wrote; exits non-zero when anything failed (nothing half-written is left).
 set -euo pipefail
 dir=${1:-/var/backups/outlet-crm}
-keep_days=${CRM_BACKUP_KEEP_DAYS:-14}
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${CRM_PYTHON:-$root/.venv/bin/python}
-url=$(cd "$root" && "$python" -c 'from crm.config import read_settings; print(read_settings().get("CRM_DATABASE_URL", ""))')
+settings=$(cd "$root" && "$python" -c 'from crm.config import read_settings as r; s = r()
+print(s.get("CRM_DATABASE_URL", "")); print(s.get("CRM_BACKUP_KEEP_DAYS", "14"))')
+url=$(printf '%s\n' "$settings" | sed -n 1p)
+keep_days=$(printf '%s\n' "$settings" | sed -n 2p)
+case "$keep_days" in ''|*[!0-9]*) echo "backup: CRM_BACKUP_KEEP_DAYS must be a number of days" >&2; exit 2 ;; esac
 [ -n "$url" ] || { echo "backup: CRM_DATABASE_URL is not set (CRM_CONFIG_FILE=${CRM_CONFIG_FILE:-unset})" >&2; exit 2; }
 umask 077
 target=""
