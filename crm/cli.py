@@ -134,7 +134,9 @@ def register_job_commands(app: Flask) -> None:
 
         from crm import scheduler as runner
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # force: the app factory may have set up logging already; the scheduler's lines need their times.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # our own lines name each run and its outcome
         from crm.config import log_warnings, scheduler_warnings
 
         log_warnings(scheduler_warnings(app.config))
