@@ -217,3 +217,13 @@ def test_a_complaint_handled_inside_the_clients_book_adds_no_follow_up(world, zh
     complaints.transition(complaint, world.manager1, "verifying")
     db.session.commit()
     assert db.session.query(FollowUp).filter_by(source="complaint", status="open").count() == 0
+
+
+def test_a_follow_up_hand_over_is_on_the_clients_timeline(login, world, zhang):
+    first, *_ = ids_of(zhang)
+    login("lead").post("/team", data={"followup_ids": [str(first)], "assignee_id": str(world.manager2.id)})
+    entries = [e for e in client_service.timeline(db.session.get(Client, zhang.id)) if e.kind == "handover"]
+    assert len(entries) == 1 and entries[0].item.object_id == first
+    page = login("manager1").get(f"/clients/{zhang.id}").get_data(as_text=True)
+    timeline = page[page.index('class="timeline"'):]
+    assert "跟进转交：王经理 → 赵经理" in timeline and "李团队长" in timeline

@@ -12,6 +12,7 @@ from sqlalchemy import orm as so
 from crm.domain.pinyin import name_initials, name_pinyin
 from crm.extensions import db
 from crm.models import (
+    AuditEvent,
     Client,
     FollowUp,
     FollowUpStatus,
@@ -220,13 +221,13 @@ class TimelineEntry:
     """One line of the client's timeline."""
 
     at: datetime
-    kind: str  # "visit", "stage", "tier", "owner", "plan_start" or "plan_end"
+    kind: str  # "visit", "stage", "tier", "owner", "handover", "plan_start" or "plan_end"
     item: Any
 
 
 def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
-    """Visits, stage, tier and owner changes, plans started and ended, newest first (five queries, merged
-    in memory)."""
+    """Visits, stage, tier and owner changes, follow-ups handed over, plans started and ended, newest first
+    (six queries, merged in memory). Hand-overs come from the audit trail's structured parameters."""
     visits = db.session.execute(
         sa.select(VisitLog).options(so.joinedload(VisitLog.author))
         .where(VisitLog.client_id == client.id)
@@ -248,6 +249,12 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
         .where(OwnerChange.client_id == client.id)
         .order_by(OwnerChange.changed_at.desc(), OwnerChange.id.desc()).limit(limit)
     ).scalars()
+    handovers = db.session.execute(
+        sa.select(AuditEvent).options(so.joinedload(AuditEvent.actor))
+        .where(AuditEvent.client_id == client.id, AuditEvent.action == "followup.assign",
+               AuditEvent.params.is_not(None))
+        .order_by(AuditEvent.id.desc()).limit(limit)
+    ).scalars()
     service_plans = db.session.execute(
         sa.select(ServicePlan).options(so.joinedload(ServicePlan.template), so.joinedload(ServicePlan.created_by))
         .where(ServicePlan.client_id == client.id).order_by(ServicePlan.id.desc()).limit(limit)
@@ -256,6 +263,7 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
     entries += [TimelineEntry(s.changed_at, "stage", s) for s in stages]
     entries += [TimelineEntry(t.changed_at, "tier", t) for t in tiers]
     entries += [TimelineEntry(o.changed_at, "owner", o) for o in owners]
+    entries += [TimelineEntry(h.at, "handover", h) for h in handovers]
     entries += [TimelineEntry(p.created_at, "plan_start", p) for p in service_plans]
     entries += [TimelineEntry(p.ended_at, "plan_end", p) for p in service_plans if p.ended_at is not None]
     entries.sort(key=lambda e: (e.at, e.kind == "visit"), reverse=True)
