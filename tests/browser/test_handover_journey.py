@@ -119,3 +119,16 @@ def test_a_failed_htmx_request_shows_a_message_in_the_users_language(app, world,
     expect(page).to_have_url(re.compile(rf"/followups/{target}$"))
     alert.locator("button[data-dismiss-request-error]").click()
     expect(alert).to_be_hidden()
+
+
+def test_a_request_lost_on_the_network_shows_a_message(app, world, live_server, page):
+    ids = _manager1_work(world)
+    _sign_in(page, "manager1", "today")
+    page.locator(f"main a.card-link[href='/followups/{ids['张三']}']").click()
+    expect(page).to_have_url(re.compile(rf"/followups/{ids['张三']}$"))
+    page.route("**/visits/new*", lambda route: route.abort("internetdisconnected"))
+    page.locator(f".actionbar a[href*='followup={ids['张三']}']").click()
+    alert = page.locator("#request-error")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("服务器没有响应")
+    expect(page).to_have_url(re.compile(rf"/followups/{ids['张三']}$"))
