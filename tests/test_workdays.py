@@ -185,6 +185,12 @@ def test_unknown_years_keep_the_statutory_holidays(day, working, why):
     assert is_working_day(day) is working, why
 
 
+def test_beyond_the_lunar_calendar_only_weekends_are_off():
+    # An extension to a far date must not break the countdown: weekends only after 2099.
+    assert is_working_day(date(2100, 1, 1)) is (date(2100, 1, 1).weekday() < 5)
+    assert working_days_between(_at(2099, 12, 31), _at(2100, 1, 8)) == 6  # Fri 1st, Mon 4th to Fri 8th
+
+
 @pytest.mark.parametrize(("start", "n", "due_day"), [
     (_at(2027, 2, 4), 1, date(2027, 2, 11)),     # across Spring Festival 2027
     (_at(2027, 1, 22), 15, date(2027, 2, 18)),   # 15 working days over Spring Festival 2027

@@ -21,6 +21,7 @@ from lunardate import LunarDate
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59, 999999)
 _NO_OVERRIDES: Mapping[date, bool] = MappingProxyType({})
+FIRST_LUNAR_YEAR, LAST_LUNAR_YEAR = 1900, 2099  # what `lunardate` converts
 NOTICE_HORIZON = timedelta(days=90)  # deadlines and follow-ups reach this far ahead: warn that early
 
 
@@ -78,7 +79,10 @@ def statutory_days_off(year: int) -> frozenset[date]:
     A statutory holiday on a Saturday or Sunday (or on the same day as another one, as 中秋 on 国庆)
     is given back on the next weekday after it that is not already off (办法 第六条 补假), as every
     notice has done. Bridging days and make-up working days are the notice's and are not here.
+    Outside 1900–2099 (the range of the lunar calendar) only weekends are off.
     """
+    if not FIRST_LUNAR_YEAR <= year <= LAST_LUNAR_YEAR:
+        return frozenset()
     off: set[date] = set()
     for days in sorted(statutory_holidays(year).values()):
         owed = 0
