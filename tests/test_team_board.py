@@ -199,6 +199,21 @@ def test_the_leads_digest_lists_flagged_clients_in_the_same_words(world, team):
         assert "45 天未联系（金卡 30 天）" in body
 
 
+def test_the_morning_digest_job_sends_both_digests_with_the_flags_in_the_same_words(world, team):
+    from crm.models import OutboxEmail
+    from crm.services import jobs
+
+    jobs.send_digests(now=utcnow())
+    lead = db.session.query(OutboxEmail).filter_by(to_address=world.lead.email).one()
+    manager = db.session.query(OutboxEmail).filter_by(to_address=world.manager1.email).one()
+    for body in (lead.text_body, lead.html_body):
+        assert "李四 · 归属人：王经理" in body and "王五 · 归属人：赵经理" in body
+        assert "资产 ¥2,500,000.00 → ¥1,500,000.00（30 天内下降 40%）" in body
+    for body in (manager.text_body, manager.html_body):
+        assert "李四" in body and "45 天未联系（金卡 30 天）" in body
+        assert "王五" not in body  # 赵经理's client
+
+
 def test_follow_ups_come_fifty_at_a_time_and_the_count_is_the_members(login, world, team):
     for i in range(55):
         followups.create(team["lisi"], world.manager1, utcnow() + timedelta(days=3, minutes=i), "call", title=f"批量{i}")

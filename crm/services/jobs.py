@@ -33,6 +33,7 @@ from crm.extensions import db
 from crm.models import Client, ClientFlag, FollowUp, FollowUpStatus, JobRun, Role, Stage, User, utcnow
 from crm.services import followups, mail, settings
 from crm.services.links import absolute_url
+from crm.services.scan import flagged_clients, flagged_for_clients
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -201,14 +202,17 @@ def send_digests(now: datetime | None = None) -> str:
                 .where(Client.owner_id == user.id, ClientFlag.cleared_at.is_(None), ClientFlag.since >= since)
             ).scalars())
             if view.overdue or view.today or flags:
+                figures = flagged_for_clients([flag.client_id for flag in flags], now=now)
                 mail.queue(user, "digest_manager", dedupe_key=f"digest:{user.id}:{day}", view=view, flags=flags,
-                           day=day, url=absolute_url("followups.today"))
+                           figures=figures, day=day, url=absolute_url("followups.today"))
                 sent += 1
         if user.role == Role.LEAD and user.team_id is not None:
             rows = followups.team_board(user, now=now)
             if any(r.open or r.overdue or r.flagged for r in rows):
+                # The same list, order and reason texts as the Team page's flagged clients (first 20).
+                flagged, _more = flagged_clients([r.user.id for r in rows], now=now)
                 mail.queue(user, "digest_lead", dedupe_key=f"team-digest:{user.id}:{day}", rows=rows, day=day,
-                           url=absolute_url("followups.board"))
+                           flagged=flagged, url=absolute_url("followups.board"))
                 sent += 1
     db.session.commit()
     return f"digests queued {sent}"
