@@ -320,6 +320,36 @@ def test_the_escalation_command_runs_once_per_slot(app, runner, world, zhang):
                               .where(JobRun.job == "escalate-complaints")).scalar_one() == 1
 
 
+def test_two_overlapping_escalation_passes_escalate_and_notify_once(app, world, zhang):
+    import threading
+
+    complaint = register(world.manager1, zhang, now=MONDAY - timedelta(days=60))
+    db.session.commit()
+    later = MONDAY + timedelta(days=1)
+    start, errors, outcomes = threading.Barrier(2), [], []
+
+    def escalation_pass() -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                outcomes.append(complaints.escalate_overdue(later))
+                db.session.commit()
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=escalation_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [], errors
+    assert sorted(outcomes)[-1].startswith("complaints escalated: 1 to team leads"), outcomes
+    db.session.expire_all()
+    assert db.session.get(type(complaint), complaint.id).escalation_level == 1
+    assert _emails() == ["lead@example.com"]
+    assert [n.user_id for n in db.session.execute(sa.select(Notification)).scalars()] == [world.lead.id]
+
+
 # ---- history cannot be edited ----------------------------------------------------------------
 
 def test_no_route_edits_or_deletes_complaint_events(app, login, world, zhang):

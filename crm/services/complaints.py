@@ -521,6 +521,8 @@ def escalate_overdue(now: datetime | None = None) -> str:
             level, recipients = 2, admins
         else:
             continue
+        if not _claim_escalation(complaint, level):
+            continue  # an overlapping pass (another scheduler) escalated it first
         complaint.escalation_level = level
         complaint.escalated_at = now
         names = ", ".join(r.display_name for r in recipients)
@@ -534,6 +536,18 @@ def escalate_overdue(now: datetime | None = None) -> str:
         counts[level] += 1
     db.session.flush()
     return f"complaints escalated: {counts[1]} to team leads, {counts[2]} to compliance"
+
+
+def _claim_escalation(complaint: Complaint, level: int) -> bool:
+    """Raise the complaint's level from the one this pass read, in one conditional UPDATE.
+
+    Two overlapping passes (a slow pass and the next slot's, or two schedulers) both read the same
+    overdue complaint; only one UPDATE finds the old level, so only one writes the event and notifies.
+    """
+    return db.session.execute(
+        sa.update(Complaint).where(Complaint.id == complaint.id,
+                                   Complaint.escalation_level == complaint.escalation_level)
+        .values(escalation_level=level).execution_options(synchronize_session=False)).rowcount == 1
 
 
 # ------------------------------------------------------------------ workday overrides
