@@ -73,6 +73,8 @@ def _postgres_reachable() -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(bool(os.environ.get("CRM_TEST_DATABASE_URL")),
+                    reason="runs once, in the SQLite pass of `make test`: it makes its own PostgreSQL databases")
 def test_check_production_runs_every_documented_step_on_this_machine():
     missing = [tool for tool in ("redis-server", "redis-cli", "curl", "pg_dump", "pg_restore")
                if shutil.which(tool) is None]
