@@ -9,20 +9,13 @@ from crm.extensions import db
 from crm.services import audit, clients
 from tests import factories
 from tests.browser.conftest import HAVE_PLAYWRIGHT
-from tests.factories import PASSWORD
 
 if HAVE_PLAYWRIGHT:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import expect
+
+    from tests.browser.helpers import sign_in
 
 LAPTOP = {"viewport": {"width": 1280, "height": 720}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action^='/login'] button[type=submit]").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 @pytest.fixture

@@ -11,10 +11,12 @@ from crm.extensions import db
 from crm.models import FollowUp, utcnow
 from crm.services import followups
 from tests.browser.conftest import HAVE_PLAYWRIGHT
-from tests.factories import PASSWORD, make_client
+from tests.factories import make_client
 
 if HAVE_PLAYWRIGHT:  # otherwise conftest marks every test here skipped
     from playwright.sync_api import Page, expect
+
+    from tests.browser.helpers import sign_in
 
 
 def _manager1_work(world) -> dict[str, int]:
@@ -35,21 +37,13 @@ def _watch(page: Page) -> list[str]:
     return problems
 
 
-def _sign_in(page: Page, username: str, lands_on: str) -> None:
-    page.goto("/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action^='/login'] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(rf"/{lands_on}$"))
-
-
 def test_a_lead_hands_over_three_follow_ups_and_the_new_assignee_completes_one(app, world, live_server, new_page):
     ids = _manager1_work(world)
     handed = [ids["张三"], ids["李四"], ids["王五"]]
 
     lead = new_page()
     lead_problems = _watch(lead)
-    _sign_in(lead, "lead", "team")
+    sign_in(lead, "lead", "team")
     for followup_id in handed:
         box = lead.locator(f"label.pick:has(input[value='{followup_id}'])")
         box.tap()
@@ -60,7 +54,7 @@ def test_a_lead_hands_over_three_follow_ups_and_the_new_assignee_completes_one(a
 
     manager2 = new_page()
     problems = _watch(manager2)
-    _sign_in(manager2, "manager2", "today")
+    sign_in(manager2, "manager2", "today")
     for name in ("张三", "李四", "王五"):
         expect(manager2.locator("main")).to_contain_text(name)
     expect(manager2.locator("main")).not_to_contain_text("钱七")
@@ -103,7 +97,7 @@ def test_a_failed_htmx_request_shows_a_message_in_the_users_language(app, world,
     followups.assign([db.session.get(FollowUp, target)], world.lead, world.manager2)
     db.session.commit()
     problems = _watch(page)
-    _sign_in(page, "manager2", "today")
+    sign_in(page, "manager2", "today")
     page.locator(f"main a.card-link[href='/followups/{target}']").click()
     expect(page).to_have_url(re.compile(rf"/followups/{target}$"))
     expect(page.locator("#request-error")).to_be_hidden()
@@ -123,7 +117,7 @@ def test_a_failed_htmx_request_shows_a_message_in_the_users_language(app, world,
 
 def test_a_request_lost_on_the_network_shows_a_message(app, world, live_server, page):
     ids = _manager1_work(world)
-    _sign_in(page, "manager1", "today")
+    sign_in(page, "manager1", "today")
     page.locator(f"main a.card-link[href='/followups/{ids['张三']}']").click()
     expect(page).to_have_url(re.compile(rf"/followups/{ids['张三']}$"))
     page.route("**/visits/new*", lambda route: route.abort("internetdisconnected"))

@@ -13,10 +13,11 @@ from crm.extensions import db
 from crm.models import Client, FormSubmission, VisitLog
 from tests import factories
 from tests.browser.conftest import HAVE_PLAYWRIGHT
-from tests.factories import PASSWORD
 
 if HAVE_PLAYWRIGHT:  # otherwise conftest marks every test here skipped
     from playwright.sync_api import Page, expect
+
+    from tests.browser.helpers import sign_in as shared_sign_in
 
 
 CLIENT_FILE_URL = re.compile(r"/clients/(\d+)$")
@@ -27,10 +28,7 @@ CLIENT_LIST_URL = re.compile(r"/clients(\?.*)?$")
 
 def sign_in(page: Page, username: str) -> None:
     """Sign in on /login (a manager starts on Today), then open the client list from the top bar."""
-    page.goto("/login")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action^='/login'] button[type=submit]").click()
+    shared_sign_in(page, username)
     expect(page).to_have_url(re.compile(r"/(today|team|clients)$"))
     page.locator("header nav a[href='/clients']").click()
     expect(page).to_have_url(CLIENT_LIST_URL)

@@ -1,13 +1,11 @@
 """Admin → Outbox on a phone: the sender's state and a disagreement with the web process fit the screen."""
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 from crm.extensions import db
 from crm.models import ProcessHeartbeat, utcnow
-from tests.factories import PASSWORD
+from tests.browser.helpers import sign_in
 
 
 def test_the_sender_and_a_configuration_mismatch_fit_a_phone(app, world, page, artifacts):
@@ -18,11 +16,7 @@ def test_the_sender_and_a_configuration_mismatch_fit_a_phone(app, world, page, a
         smtp_host="smtp-relay.internal.bank.example", smtp_port=587, smtp_tls="starttls", seen_at=utcnow(),
         pass_at=utcnow(), pass_outcome="reminders queued 3; 3 sent, 0 to retry, 0 failed"))
     db.session.commit()
-    page.goto("/login")
-    page.locator("input[name=username]").fill("admin")
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action^='/login'] button[type=submit]").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
+    sign_in(page, "admin")
     page.goto("/admin/outbox")
     sender = page.locator("#sender")
     expect(sender).to_contain_text("smtp-relay.internal.bank.example:587")

@@ -11,10 +11,12 @@ from crm.models import AssetSnapshot, FollowUp, Tier, utcnow
 from crm.services import followups
 from crm.services.scan import scan_clients
 from tests.browser.conftest import HAVE_PLAYWRIGHT
-from tests.factories import PASSWORD, make_client
+from tests.factories import make_client
 
 if HAVE_PLAYWRIGHT:  # otherwise conftest marks every test here skipped
     from playwright.sync_api import expect
+
+    from tests.browser.helpers import sign_in
 
 
 def _team(world) -> dict:
@@ -47,11 +49,7 @@ def test_the_lead_hands_one_members_overdue_work_over_from_the_phone(app, world,
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
 
-    page.goto("/login")
-    page.locator("input[name=username]").fill("lead")
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action^='/login'] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/team$"))
+    sign_in(page, "lead", lands_on="team")
     page.evaluate("window.stayedOnThePage = true")
 
     m1 = world.manager1.id
@@ -88,10 +86,7 @@ def test_the_lead_hands_one_members_overdue_work_over_from_the_phone(app, world,
 def test_without_javascript_the_same_taps_work_as_plain_links_and_forms(app, world, live_server, new_page):
     ids = _team(world)
     page = new_page(java_script_enabled=False)
-    page.goto("/login")
-    page.locator("input[name=username]").fill("lead")
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form[action^='/login'] button[type=submit]").click()
+    sign_in(page, "lead", lands_on="team")
     m1 = world.manager1.id
     page.locator(f"#members a[href='/team?assignee={m1}&overdue=1#followups']").click()
     expect(page).to_have_url(re.compile(rf"/team\?assignee={m1}&overdue=1#followups$"))
