@@ -120,6 +120,22 @@ def _int(settings: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, found {value!r}") from None
 
 
+def _time_of_day(settings: Mapping[str, str], name: str, default: str) -> str:
+    """Read a local time setting (HH:MM or HH:MM:SS); a wrong value stops the start with the setting's name.
+
+    Checked here, not first when a job is scheduled: every `flask` command describes the jobs'
+    times, so a bad value would otherwise fail each of them with a traceback.
+    """
+    from crm.services.jobs import parse_local_time
+
+    value = (settings.get(name) or "").strip() or default
+    try:
+        parse_local_time(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day as HH:MM or HH:MM:SS (e.g. 06:30), found {value!r}") from None
+    return value
+
+
 def load_secret_key(instance_path: str, production: bool, settings: Mapping[str, str] | None = None) -> str:
     """Return CRM_SECRET_KEY, or in development a key generated once and kept in the instance folder."""
     settings = read_settings() if settings is None else settings
@@ -196,8 +212,8 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "CRM_SMTP_TLS": env.get("CRM_SMTP_TLS", "none").strip().lower(),  # none / starttls / ssl
         "CRM_SMTP_CA_FILE": env.get("CRM_SMTP_CA_FILE", ""),  # PEM CAs to trust besides the system's
         # Scheduler (local Asia/Shanghai times): daily scan, morning digests, reminder cadence.
-        "CRM_SCAN_AT": env.get("CRM_SCAN_AT", "06:30"),
-        "CRM_DIGEST_AT": env.get("CRM_DIGEST_AT", "08:00"),
+        "CRM_SCAN_AT": _time_of_day(env, "CRM_SCAN_AT", "06:30"),
+        "CRM_DIGEST_AT": _time_of_day(env, "CRM_DIGEST_AT", "08:00"),
         "CRM_REMINDER_EVERY_MINUTES": _int(env, "CRM_REMINDER_EVERY_MINUTES", 5),
         # Seconds override minutes; used by the exactly-once test to fire several slots quickly.
         "CRM_REMINDER_EVERY_SECONDS": _int(env, "CRM_REMINDER_EVERY_SECONDS", 0),

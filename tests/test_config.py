@@ -152,6 +152,18 @@ def test_a_number_setting_that_is_not_a_number_names_the_setting(tmp_path):
         from_environment(str(tmp_path), {"CRM_SMTP_PORT": "twenty-five"})
 
 
+@pytest.mark.parametrize("name", ["CRM_SCAN_AT", "CRM_DIGEST_AT"])
+@pytest.mark.parametrize("value", ["6.30", "25:00", "06:30pm", "6"])
+def test_a_job_time_that_is_not_a_time_of_day_names_the_setting_and_the_format(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=rf"{name} must be a time of day as HH:MM or HH:MM:SS .*found '{value}'"):
+        from_environment(str(tmp_path), {name: value})
+
+
+def test_job_times_with_or_without_seconds_are_accepted(tmp_path):
+    config = from_environment(str(tmp_path), {"CRM_SCAN_AT": "05:45", "CRM_DIGEST_AT": " 07:59:30 "})
+    assert (config["CRM_SCAN_AT"], config["CRM_DIGEST_AT"]) == ("05:45", "07:59:30")
+
+
 def test_production_without_a_base_url_warns_and_the_scheduler_also_warns_without_smtp(tmp_path):
     config = from_environment(str(tmp_path), {"CRM_ENV": "production", "CRM_SECRET_KEY": "x" * 40})
     every_process = startup_warnings(config)
