@@ -245,10 +245,13 @@ FIELDS = ("complainant_name", "complainant_contact", "account_ref", "channel", "
 
 def register(actor: User, data: Mapping[str, object], client: Client | None = None,
              now: datetime | None = None) -> Complaint:
-    """Register a complaint: the actor is its first handler and owner; deadlines in working days.
+    """Register a complaint: the actor is its first and current handler (owner_id); deadlines in working days.
 
-    Writes the 'created' event and, for a client on file, a follow-up for the owner due at the
-    acknowledgement deadline (source_key complaint:<id>:ack).
+    Writes the 'created' event and, for a client on file, a follow-up for the actor — the person
+    registering, who is the first handler (首办负责制), not the client's owner — due at the
+    acknowledgement deadline (source_key complaint:<id>:ack). That follow-up, and after the
+    acknowledgement a "Resolve complaint" one (_keep_handler_on_client), keep the handler's access to
+    the client until the complaint closes (docs/access.md).
     """
     now = now or utcnow()
     values = {key: data[key] for key in FIELDS if data.get(key) is not None}
