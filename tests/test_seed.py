@@ -206,3 +206,10 @@ def test_each_lead_sees_only_their_own_teams_clients(demo):
             sa.select(User.username).join(Client, Client.owner_id == User.id)
             .where(client_visibility(_user(lead)))).scalars())
         assert owners == managers, lead
+
+
+@pytest.mark.parametrize(("yuan", "fen"), [(4.35, 435), (0.29, 29), (1.005, 101), (123456.789, 12345679), (30000.0, 3000000)])
+def test_demo_amounts_become_whole_fen_rounded_not_truncated(yuan, fen):
+    from crm.seed.history import fen as to_fen
+
+    assert to_fen(yuan) == fen

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -48,6 +49,13 @@ from crm.services.scan import scan_clients
 OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 NEVER = "never"
 WEEKS_OF_SNAPSHOTS = 30
+
+
+def fen(yuan: float) -> int:
+    """Yuan to whole fen, rounded half up: 4.35 → 435 (multiplying the float and truncating gave 434)."""
+    return int((Decimal(str(yuan)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 # Per manager: plan occurrences left undone 9-30 days ago (missed), other follow-ups left 2-6 days ago.
 UNDONE = {"manager1": (2, 2), "manager2": (2, 2), "manager3": (1, 1)}
 PLANS_PER_MANAGER = {"manager1": 6, "manager2": 6, "manager3": 3}
@@ -187,7 +195,7 @@ class Replay:
                 amount *= 1 + self.rng.gauss(0.002, 0.02)
                 if script.drop_weeks_ago == weeks_ago:
                     amount *= self.rng.uniform(0.45, 0.62)
-            rows.append((day, int(round(amount, 2) * 100)))
+            rows.append((day, fen(amount)))
         return rows
 
     def _assess_imported(self) -> None:
