@@ -9,10 +9,20 @@ set -euo pipefail
 dir=${1:-/var/backups/outlet-crm}
 root=$(cd "$(dirname "$0")/.." && pwd)
 python=${CRM_PYTHON:-$root/.venv/bin/python}
+# A PostgreSQL URL comes back as libpq's "postgresql://" without its password, and the password on a
+# line of its own: pg_dump gets it in PGPASSWORD, never on its command line (which `ps` shows anyone).
 settings=$(cd "$root" && "$python" -c 'from crm.config import read_settings as r; s = r()
-print(s.get("CRM_DATABASE_URL", "")); print(s.get("CRM_BACKUP_KEEP_DAYS", "14"))')
+url, password = s.get("CRM_DATABASE_URL", ""), ""
+if url.startswith("postgresql"):
+    from sqlalchemy.engine import URL, make_url
+    u = make_url(url)
+    password = u.password or ""
+    url = URL.create("postgresql", u.username, None, u.host, u.port, u.database, u.query).render_as_string(False)
+print(url); print(s.get("CRM_BACKUP_KEEP_DAYS", "14")); print(password)')
 url=$(printf '%s\n' "$settings" | sed -n 1p)
 keep_days=$(printf '%s\n' "$settings" | sed -n 2p)
+password=$(printf '%s\n' "$settings" | sed -n 3p)
+unset settings
 case "$keep_days" in ''|*[!0-9]*) echo "backup: CRM_BACKUP_KEEP_DAYS must be a number of days" >&2; exit 2 ;; esac
 [ -n "$url" ] || { echo "backup: CRM_DATABASE_URL is not set (CRM_CONFIG_FILE=${CRM_CONFIG_FILE:-unset})" >&2; exit 2; }
 umask 077
@@ -23,8 +33,8 @@ stamp=$(date +%Y%m%d-%H%M%S)
 case "$url" in
   postgresql*)
     target="$dir/crm-$stamp.dump"
-    # SQLAlchemy's "postgresql+psycopg://" is libpq's "postgresql://".
-    pg_dump --format=custom --no-owner --file "$target.partial" --dbname "$(printf '%s' "$url" | sed -E 's#^postgresql\+[a-z0-9]+://#postgresql://#')"
+    if [ -n "$password" ]; then export PGPASSWORD="$password"; fi
+    pg_dump --format=custom --no-owner --file "$target.partial" --dbname "$url"
     ;;
   sqlite:///*)
     target="$dir/crm-$stamp.sqlite3"
