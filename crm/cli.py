@@ -101,7 +101,7 @@ def register_job_commands(app: Flask) -> None:
     By hand a command runs at once under a run key of its own and leaves the scheduled slot to the
     scheduler; cron, when it is the scheduler, passes `--scheduled` to claim the slot exactly once.
     """
-    from crm.services import jobs
+    from crm.services import audit, jobs
 
     for job in jobs.JOBS:
         if job.name == "callback-sample":
@@ -121,7 +121,8 @@ def register_job_commands(app: Flask) -> None:
         year = year or now.astimezone(ZoneInfo("Asia/Shanghai")).year
         job = jobs.JOBS_BY_NAME["callback-sample"]
         if scheduled:
-            result = jobs.run_once(job.name, str(year), lambda: jobs.callback_sample(year, now=now))
+            with audit.process_source("scheduler"):
+                result = jobs.run_once(job.name, str(year), lambda: jobs.callback_sample(year, now=now))
         else:
             result = jobs.run_once(job.name, jobs.own_key(str(year)), lambda: jobs.callback_sample(year, now=now))
         click.echo(describe_run(job, result, scheduled, str(year)))
@@ -145,7 +146,7 @@ def register_job_commands(app: Flask) -> None:
 
 def job_command(app: Flask, job) -> click.Command:
     """`flask <job>`: a run by hand, or with --scheduled the job's scheduled slot."""
-    from crm.services import heartbeats, jobs
+    from crm.services import audit, heartbeats, jobs
 
     @click.command(job.name, help=f"{job.summary} Scheduled {job.describe(app.config)} (Asia/Shanghai).")
     @click.option("--scheduled", is_flag=True,
@@ -156,8 +157,11 @@ def job_command(app: Flask, job) -> click.Command:
 
         now = utcnow()
         slot = job.run_key(now, app.config)
-        result = (jobs.run_scheduled(job, now, app.config) if scheduled and not force
-                  else jobs.run_by_hand(job, now, app.config))
+        if scheduled and not force:
+            with audit.process_source("scheduler"):  # cron is the scheduler: its audit rows say so
+                result = jobs.run_scheduled(job, now, app.config)
+        else:
+            result = jobs.run_by_hand(job, now, app.config)
         if job.name == "send-reminders" and result.ran:
             heartbeats.beat(app.config, pass_at=now, pass_outcome=result.outcome)
         click.echo(describe_run(job, result, scheduled and not force, slot))

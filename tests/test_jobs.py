@@ -14,7 +14,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from crm.extensions import db
-from crm.models import FollowUp, JobRun, OutboxEmail, Stage
+from crm.models import AuditEvent, FollowUp, JobRun, OutboxEmail, Stage
 from crm.services import followups, jobs
 from tests.factories import make_client
 
@@ -256,6 +256,17 @@ def test_a_run_by_hand_leaves_the_scheduled_slot_free_and_says_so(app, world, ru
     assert "scheduled run done" in scheduled.output, scheduled.output
     assert "already run by another process" in again.output and "without --scheduled" in again.output
     assert jobs.slot_claimed("scan-clients", today).finished_at is not None
+
+
+def test_a_scheduled_run_from_cron_writes_its_audit_rows_as_the_scheduler(app, world, runner):
+    def scan_sources() -> list[str]:
+        return [e.source for e in db.session.query(AuditEvent).filter_by(action="flags.scan").order_by(AuditEvent.id)]
+
+    assert runner.invoke(args=["scan-clients", "--scheduled"]).exit_code == 0
+    assert scan_sources() == ["scheduler"]
+    # The source is the scheduled run's only: a run by hand afterwards is the command line again.
+    assert runner.invoke(args=["scan-clients"]).exit_code == 0
+    assert scan_sources() == ["scheduler", "cli"]
 
 
 def test_every_declared_job_is_a_command_with_the_scheduled_flag(app):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -37,6 +38,21 @@ def set_process_source(source: str) -> None:
     if source not in SOURCES:
         raise ValueError(source)
     _process_source = source
+
+
+@contextmanager
+def process_source(source: str) -> Iterator[None]:
+    """Events written outside a request inside the block come from `source`; the previous source after it.
+
+    A job command run by cron with `--scheduled` is the scheduler, though it is a `flask` command.
+    """
+    global _process_source
+    before = _process_source
+    set_process_source(source)
+    try:
+        yield
+    finally:
+        _process_source = before
 
 
 def _client_of(obj_type: str, obj_id: int | None) -> int | None:
