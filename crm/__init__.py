@@ -87,6 +87,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
+    from crm.routes.helpers import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     from crm.routes import (
         admin,
         assets,

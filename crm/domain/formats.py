@@ -171,3 +171,18 @@ def fen_to_yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     return f"{sign}{yuan:,}.{cents:02d}"
+
+
+# Database ids are 64-bit signed integers: anything larger, or not plain ASCII digits ("²", "١"),
+# names no record, and must not reach int() or the database driver (OverflowError → 500).
+MAX_ID = 2**63 - 1
+_ID_TEXT = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(text: object) -> int | None:
+    """A record id from a query argument or form value, or None when it cannot name a record."""
+    raw = str(text or "").strip()
+    if not _ID_TEXT.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None

@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from crm.domain.formats import parse_id
 from crm.forms.fields import SHANGHAI, TEXT, max_len, realistic_date
 from crm.labels import FOLLOWUP_KINDS, PRIORITIES, choices
 
@@ -60,4 +61,4 @@ class AssignForm(FlaskForm):
 
     def ids(self) -> list[int]:
         """The chosen follow-up ids (non-numbers ignored)."""
-        return [int(v) for v in (self.followup_ids.data or []) if str(v).isdigit()]
+        return [i for i in map(parse_id, self.followup_ids.data or []) if i is not None]

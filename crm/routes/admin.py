@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm as so
 
+from crm.domain.formats import parse_id
 from crm.domain.questionnaire_text import QuestionnaireError, format_questionnaire, parse_questionnaire
 from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
@@ -166,13 +167,16 @@ def _audit_filter() -> tuple[audit.AuditFilter, dict, list[str]]:
         if shown[key]:
             try:
                 days[key] = date.fromisoformat(shown[key])
+                if not 2000 <= days[key].year <= 2100:  # 9999-12-31 + 1 day, or 0001-01-01 in UTC, overflow
+                    raise ValueError(shown[key])
             except ValueError:
+                days.pop(key, None)
                 errors.append(_("Enter dates as YYYY-MM-DD, e.g. 2026-12-01."))
                 shown[key] = ""
     filters = audit.AuditFilter(
         action=shown["action"][:40],
-        actor_id=int(shown["user"]) if shown["user"].isdigit() else None,
-        client_id=int(shown["client"]) if shown["client"].isdigit() else None,
+        actor_id=parse_id(shown["user"]),
+        client_id=parse_id(shown["client"]),
         client_name=shown["client_name"],
         since=_shanghai_midnight(days["since"]) if "since" in days else None,
         until=_shanghai_midnight(days["until"] + timedelta(days=1)) if "until" in days else None)
@@ -190,7 +194,7 @@ def audit_trail():
     if request.args.get("format") == "csv":
         return _audit_csv(filters)
     before = request.args.get("before", "")
-    found = audit.page(filters, before=int(before) if before.isdigit() else None)
+    found = audit.page(filters, before=parse_id(before))
     chosen_client = db.session.get(Client, filters.client_id) if filters.client_id else None
     return render("admin/audit.html", page=found, shown=shown, actors=audit.actors(),
                   actions=audit.action_codes(), chosen_client=chosen_client, errors=errors)
@@ -204,6 +208,13 @@ def _audit_csv(filters: audit.AuditFilter) -> Response:
              row.event.action, row.object_text, row.client_name, row.details, row.source]
             for row in audit.iter_rows(filters))
     stamp = datetime.now(SHANGHAI).strftime("%Y%m%d-%H%M%S")
+    until = filters.until - timedelta(days=1) if filters.until else None
+    audit.record(current_user, "export.audit", "audit_trail", None, params={
+        "action": filters.action, "user_id": filters.actor_id, "client_id": filters.client_id,
+        "client_name": filters.client_name,
+        "since_day": filters.since.astimezone(SHANGHAI).date().isoformat() if filters.since else "",
+        "until_day": until.astimezone(SHANGHAI).date().isoformat() if until else ""})
+    db.session.commit()  # before the rows stream out: the download is on record even if it is cut off
     return csv_export.response(f"audit-{stamp}.csv", header, body, stream=True)
 
 

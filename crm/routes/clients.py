@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from crm.domain.formats import mask_id_number, mask_mobile
+from crm.domain.formats import mask_id_number, mask_mobile, parse_id
 from crm.extensions import db
 from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, RevealForm, StageForm
 from crm.labels import FIELD_NAMES, choices
@@ -37,7 +37,7 @@ def require_login():
 
 def _outlet_id_arg() -> int | None:
     value = request.args.get("outlet", "")
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 @bp.get("")

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.domain import workdays
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.complaints import (
     CloseForm,
@@ -22,7 +23,7 @@ from crm.forms.complaints import (
 from crm.labels import COMPLAINT_ERRORS, COMPLAINT_STATUSES, choices
 from crm.models import Client, Complaint, Role, WorkdayOverride, utcnow
 from crm.routes.helpers import label, local_datetime, render, see_other
-from crm.services import complaints, csv_export, submissions
+from crm.services import audit, complaints, csv_export, submissions
 from crm.services.access import assignable_owners, get_client_or_404
 
 bp = Blueprint("complaints", __name__)
@@ -80,6 +81,8 @@ def _csv(rows, tab: str) -> Response:
         c.satisfaction if c.satisfaction is not None else "",
     ] for c in rows)
     filename = f"complaints-{tab}-{utcnow().astimezone(workdays.SHANGHAI):%Y%m%d}.csv"
+    audit.record(current_user, "export.complaints", "complaint", None, params={"tab": tab, "rows": len(rows)})
+    db.session.commit()
     return csv_export.response(filename, header, body)
 
 
@@ -87,7 +90,8 @@ def _csv(rows, tab: str) -> Response:
 def new():
     """Register a complaint, optionally about a client on file (?client=<id>)."""
     client_arg = request.args.get("client", "")
-    client = get_client_or_404(int(client_arg), current_user) if client_arg.isdigit() else None
+    client_id = parse_id(client_arg)
+    client = get_client_or_404(client_id, current_user) if client_id else None
     if client_arg and client is None:
         abort(404)
     form = ComplaintForm()

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm as so
 
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.fields import to_utc
 from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm
@@ -100,8 +101,8 @@ def _board_filters(members) -> dict:
 
     def page(name: str) -> int:
         value = request.args.get(name, "")
-        return max(1, min(int(value), 10_000)) if value.isdigit() else 1
-    return {"assignee": int(arg) if arg.isdigit() and int(arg) in ids else None,
+        return max(1, min(parse_id(value) or 1, 10_000))
+    return {"assignee": parse_id(arg) if parse_id(arg) in ids else None,
             "overdue": request.args.get("overdue") == "1",
             "select_all": request.args.get("select") == "all",
             "page": page("page"), "flag_page": page("flag_page")}

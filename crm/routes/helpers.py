@@ -7,10 +7,19 @@ from flask import Flask, redirect, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from werkzeug.routing import IntegerConverter
 
 from crm import labels
-from crm.domain.formats import fen_to_yuan, mask_id_number, mask_mobile
+from crm.domain.formats import MAX_ID, fen_to_yuan, mask_id_number, mask_mobile
 from crm.services import flag_text
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in our URLs names a 64-bit id: a longer number is a 404, never a 500 from the driver."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def is_htmx() -> bool:

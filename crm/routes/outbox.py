@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.models import Role, utcnow
 from crm.routes.helpers import render, see_other
@@ -47,7 +48,7 @@ def index():
     if status not in outbox.STATUSES:
         status = ""
     before = request.args.get("before", "")
-    emails = outbox.recent(status, int(before) if before.isdigit() else None, limit=100)
+    emails = outbox.recent(status, parse_id(before), limit=100)
     # The sender is the scheduler (or cron), not this web process: show what it reported.
     sender = heartbeats.last_sender()
     every = jobs.reminder_interval(current_app.config)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.plans import EndPlanForm, PlanForm, PlanItemForm, StartPlanForm, TemplateForm, TemplateItemForm
 from crm.labels import PLAN_ERRORS
@@ -113,7 +114,7 @@ def revise(client_id: int):
     form = PlanForm()
     if not form.validate_on_submit():
         return _plan_page(client, plan, status=422, plan_form=form)
-    loaded = int(form.version.data) if (form.version.data or "").isdigit() else -1
+    loaded = parse_id(form.version.data) or -1
     try:
         plans.update_plan(plan, current_user, form.goals.data or "", form.review_on.data, loaded)
         db.session.commit()
@@ -188,7 +189,7 @@ def index():
     """Active plans of the clients one may see, earliest review date first."""
     owners = assignable_owners(current_user) if current_user.role != Role.MANAGER else []
     owner_arg = request.args.get("owner", "")
-    owner_id = int(owner_arg) if owner_arg.isdigit() and int(owner_arg) in {o.id for o in owners} else None
+    owner_id = parse_id(owner_arg) if parse_id(owner_arg) in {o.id for o in owners} else None
     after = _after(request.args.get("after", ""))
     rows = plans.visible_plans(current_user, limit=PLAN_PAGE + 1, owner_id=owner_id, after=after)
     more = rows[PLAN_PAGE - 1].plan if len(rows) > PLAN_PAGE else None

@@ -5,6 +5,7 @@ from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.profiles import InvestorTypeForm, NeedsProfileForm
 from crm.labels import PROFILE_FIELD_NAMES
@@ -33,7 +34,7 @@ def needs(client_id: int):
         form.load(profiles.values(current))
         form.version.data = str(current.version if current else 0)
     elif form.validate_on_submit():
-        loaded = int(form.version.data) if (form.version.data or "").isdigit() else -1
+        loaded = parse_id(form.version.data) or -1
         try:
             saved = profiles.save_profile(client, current_user, form.profile_data(), loaded)
             db.session.commit()

@@ -8,12 +8,13 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.suitability import RecommendationForm
 from crm.labels import LEVEL_NAMES, OUTCOMES, SUITABILITY_REASONS, choices
 from crm.models import Product, Role, SuitabilityAssessment, utcnow
 from crm.routes.helpers import label, local_datetime, render, see_other
-from crm.services import csv_export, submissions, suitability
+from crm.services import audit, csv_export, submissions, suitability
 from crm.services.access import get_client_or_404, get_visit_or_404
 
 bp = Blueprint("suitability", __name__)
@@ -110,16 +111,19 @@ def recommend(client_id: int):
     client = get_client_or_404(client_id, current_user)
     visit = None
     visit_arg = request.values.get("visit", "")
-    if visit_arg.isdigit():
-        visit = get_visit_or_404(int(visit_arg), current_user)
+    if visit_arg:
+        visit_id = parse_id(visit_arg)
+        if visit_id is None:
+            abort(404)
+        visit = get_visit_or_404(visit_id, current_user)
         if visit.client_id != client.id:
             abort(404)
     form = RecommendationForm()
     offered = suitability.products(active_only=True)
     form.product_id.choices = choices({p.id: f"{p.name} ({p.code}) R{p.risk}" for p in offered}, blank="—")
     product = None
-    if form.product_id.data and str(form.product_id.data).isdigit():
-        product = db.session.get(Product, int(form.product_id.data))
+    if parse_id(form.product_id.data):
+        product = db.session.get(Product, parse_id(form.product_id.data))
     decision = suitability.check(client, product) if product else None
     status = 200
     if request.method == "GET":
@@ -174,7 +178,7 @@ def overview():
     level_rows += [(_("Expired"), counts.expired), (_("Not assessed"), counts.missing)]
     return render("suitability/overview.html", overview=counts, level_rows=level_rows,
                   unassessed=suitability.unassessed_clients(current_user,
-                                                            after_id=int(after) if after.isdigit() else None))
+                                                            after_id=parse_id(after)))
 
 
 def _date_arg(name: str, end: bool = False) -> datetime | None:
@@ -182,6 +186,8 @@ def _date_arg(name: str, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
+        return None
+    if not 2000 <= day.year <= 2100:  # out of any record's range, and 9999-12-31 + 1 day overflows
         return None
     start = datetime.combine(day + timedelta(days=1) if end else day, time(), SHANGHAI)
     return start.astimezone(ZoneInfo("UTC"))
@@ -195,7 +201,7 @@ def recommendations():
     outcome = request.args.get("outcome") if request.args.get("outcome") in OUTCOMES else None
     product_arg = request.args.get("product", "")
     query = suitability.recommendation_query(
-        current_user, outcome=outcome, product_id=int(product_arg) if product_arg.isdigit() else None,
+        current_user, outcome=outcome, product_id=parse_id(product_arg),
         since=_date_arg("since"), until=_date_arg("until", end=True))
     if request.args.get("format") == "csv":
         return _csv(db.session.execute(query).unique().all())
@@ -217,4 +223,10 @@ def _csv(rows) -> Response:
         _("Yes") if rec.warning_given else "", label(rec.confirmation_method, "CONFIRMATION_METHODS"),
         rec.confirmation_ref, local_datetime(rec.confirmed_at, "yyyy-MM-dd HH:mm:ss"), rec.recording_ref,
     ] for rec, client in rows)
+    args = request.args
+    audit.record(current_user, "export.recommendations", "recommendation", None, params={
+        "outcome": args.get("outcome") if args.get("outcome") in OUTCOMES else "",
+        "product_id": parse_id(args.get("product", "")), "since_day": args.get("since", "") if _date_arg("since") else "",
+        "until_day": args.get("until", "") if _date_arg("until") else "", "rows": len(rows)})
+    db.session.commit()
     return csv_export.response("recommendations.csv", header, body)

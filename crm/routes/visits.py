@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.clients import VisitForm
 from crm.models import Client
@@ -28,11 +29,14 @@ def new(client_id: int):
     token = request.form.get("token", "") if request.method == "POST" else ""
     if token and submissions.already_submitted(token, current_user, "visit") is not None:
         # A retried Save whose first attempt went through (and may have ended the user's access).
-        return _after_saving(client_id, int(followup_arg) if followup_arg.isdigit() else None)
+        return _after_saving(client_id, parse_id(followup_arg))
     client = get_client_or_404(client_id, current_user)
     followup = None
-    if followup_arg.isdigit():
-        followup = followups.get_followup_or_404(int(followup_arg), current_user)
+    if followup_arg:
+        followup_id = parse_id(followup_arg)
+        if followup_id is None:
+            abort(404)
+        followup = followups.get_followup_or_404(followup_id, current_user)
         if followup.client_id != client.id:
             abort(404)
     form = VisitForm()
