@@ -446,6 +446,9 @@ AUDIT_ACTIONS = {
     "flags.scan": _l("Dormant and at-risk scan"),
     "followup.assign": _l("Follow-up handed over"),
     "outbox.requeue": _l("Email sent again"),
+    "export.audit": _l("Audit trail downloaded (CSV)"),
+    "export.complaints": _l("Complaints downloaded (CSV)"),
+    "export.recommendations": _l("Recommendations downloaded (CSV)"),
 }
 
 # Details of events with structured parameters (older events keep their English text).
@@ -485,13 +488,18 @@ AUDIT_DETAILS = {
                      "%(updated)s updated, %(cleared)s cleared, %(followups)s follow-ups"),
     "followup.assign": _l("%(from)s → %(to)s"),
     "outbox.requeue": _l("To %(to)s"),
+    "export.audit": _l("Filters: action %(action)s, user %(user_id)s, client %(client_id)s, name %(client_name)s, "
+                       "from %(since_day)s to %(until_day)s"),
+    "export.complaints": _l("Tab %(tab)s: %(rows)s complaints"),
+    "export.recommendations": _l("Filters: result %(outcome)s, product %(product_id)s, from %(since_day)s to "
+                                 "%(until_day)s: %(rows)s recommendations"),
 }
 
 # Parameters whose values are codes, and the label mapping (a name in this module) that translates them.
 AUDIT_PARAM_LABELS = {
     "role": "ROLES", "from_type": "INVESTOR_TYPES", "to_type": "INVESTOR_TYPES", "criterion": "INVESTOR_CRITERIA",
     "setting": "SETTING_NAMES", "item_kind": "PLAN_ITEM_KINDS", "changes": "AUDIT_CHANGE_NAMES",
-    "changed": "AUDIT_CHANGE_NAMES", "kind": "AUDIT_CHANGE_NAMES",
+    "changed": "AUDIT_CHANGE_NAMES", "kind": "AUDIT_CHANGE_NAMES", "tab": "COMPLAINT_TABS", "outcome": "OUTCOMES",
 }
 
 AUDIT_CHANGE_NAMES = {
@@ -508,7 +516,8 @@ AUDIT_OBJECT_TYPES = {
     "complaint": _l("Complaint"), "follow_up": _l("Follow-up"), "product": _l("Product"),
     "questionnaire": _l("Questionnaire"), "plan_template": _l("Plan template"), "setting": _l("Settings"),
     "workday_override": _l("Holiday calendar"), "asset_snapshots": _l("Asset import"),
-    "client_flags": _l("Client flags"), "outbox_email": _l("Email"),
+    "client_flags": _l("Client flags"), "outbox_email": _l("Email"), "audit_trail": _l("Audit trail"),
+    "recommendation": _l("Recommendations"),
 }
 
 AUDIT_SOURCES = {"web": _l("Web"), "scheduler": _l("System (scheduler)"), "cli": _l("Command line")}

@@ -96,3 +96,40 @@ def test_the_recommendations_csv_labels_the_match_result(login, world):
     assert row["匹配结论"] == "不匹配（投资者已确认）"
     assert (row["客户"], row["产品"], row["确认编号"]) == ("'@李四", "'+稳健一号", "'-001")
     assert row["投资者类型"] == "普通投资者"
+
+
+# ---------------------------------------------------------------- every bulk download is on the audit trail
+
+def _exports(action: str) -> list:
+    from crm.models import AuditEvent
+
+    return db.session.query(AuditEvent).filter_by(action=action).all()
+
+
+def test_downloading_the_audit_trail_records_who_and_with_which_filters(login, world):
+    admin = login("admin")
+    response = admin.get("/admin/audit", query_string={
+        "format": "csv", "action": "reveal", "user": world.manager1.id, "since": "2026-11-01", "until": "2026-11-30"})
+    assert response.status_code == 200
+    response.get_data()  # the streamed body, to the end
+    (event,) = _exports("export.audit")
+    assert (event.actor_id, event.source) == (world.admin.id, "web")
+    assert event.params == {"action": "reveal", "user_id": world.manager1.id, "client_id": None, "client_name": "",
+                            "since_day": "2026-11-01", "until_day": "2026-11-30"}
+    page = admin.get("/admin/audit?action=export").get_data(as_text=True)
+    assert "下载审计日志（CSV）" in page and "2026-11-01" in page
+
+
+def test_downloading_the_complaints_records_the_tab_and_the_count(login, world):
+    assert login("admin").get("/complaints?tab=overdue&format=csv").status_code == 200
+    (event,) = _exports("export.complaints")
+    assert event.actor_id == world.admin.id and event.params == {"tab": "overdue", "rows": 0}
+
+
+def test_downloading_the_recommendations_records_the_filters(login, world):
+    response = login("admin").get("/compliance/recommendations?format=csv&outcome=mismatch&since=2026-01-01&until=bad")
+    assert response.status_code == 200
+    (event,) = _exports("export.recommendations")
+    assert event.actor_id == world.admin.id
+    assert event.params == {"outcome": "mismatch", "product_id": None, "since_day": "2026-01-01", "until_day": "",
+                            "rows": 0}
