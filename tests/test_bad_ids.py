@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from crm.domain.formats import MAX_ID, parse_id
+from crm.extensions import db
 from tests.factories import make_client
 
 HUGE = "9" * 25
@@ -41,6 +42,7 @@ def test_parse_id_accepts_only_ascii_digits_of_a_64_bit_id(text, expected):
 ])
 def test_bad_ids_and_dates_never_answer_a_server_error(login, world, user, url):
     client = make_client(world.manager1, name="张三")
+    db.session.commit()
     response = login(user).get(url.format(client=client.id))
     assert response.status_code in (200, 404), (url, response.status_code)
 

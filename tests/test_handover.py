@@ -227,3 +227,54 @@ def test_a_follow_up_hand_over_is_on_the_clients_timeline(login, world, zhang):
     page = login("manager1").get(f"/clients/{zhang.id}").get_data(as_text=True)
     timeline = page[page.index('class="timeline"'):]
     assert "跟进转交：王经理 → 赵经理" in timeline and "李团队长" in timeline
+
+
+# ---- limits of the assignee's access (review findings) -------------------------------------------
+
+def test_an_assignee_sees_the_plan_but_cannot_start_change_or_end_it(login, world, zhang):
+    first, _, _ = ids_of(zhang)
+    followups.assign([db.session.get(FollowUp, first)], world.lead, world.manager2)
+    db.session.commit()
+    c = login("manager2")
+    page = c.get(f"/clients/{zhang.id}/plan")
+    assert page.status_code == 200
+    assert f'action="/clients/{zhang.id}/plan"' not in page.get_data(as_text=True)
+    assert c.post(f"/clients/{zhang.id}/plan", data={"template_id": "1", "goals": "", "token": "p-1"}).status_code == 403
+    for path in ("plan/end", "plan/revise", "plan/items"):
+        assert c.post(f"/clients/{zhang.id}/{path}", data={"reason": "x"}).status_code == 403, path
+    assert db.session.query(plans.ServicePlan).count() == 0
+    owner_page = login("manager1").get(f"/clients/{zhang.id}/plan").get_data(as_text=True)
+    assert f'action="/clients/{zhang.id}/plan"' in owner_page
+
+
+def _snooze(c, followup_id: int, days: int):
+    until = (datetime.now(SHANGHAI) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+    return c.post(f"/followups/{followup_id}/snooze", data={"until": until, "reason": "客户出差"})
+
+
+def test_an_assignee_may_put_a_handed_over_follow_up_off_by_thirty_days_at_most(login, world, zhang):
+    first, second, third = ids_of(zhang)
+    followups.assign([db.session.get(FollowUp, i) for i in (first, second)], world.lead, world.manager2)
+    db.session.commit()
+    c = login("manager2")
+    refused = _snooze(c, first, 365 * 70)
+    assert refused.status_code == 422 and "最多推迟30天" in refused.get_data(as_text=True)
+    assert _snooze(c, second, 29).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(FollowUp, first).status == "open"
+    assert db.session.get(FollowUp, second).status == "snoozed"
+    assert _snooze(login("manager1"), third, 90).status_code == 303  # the owner may give it more time
+
+
+def test_a_handed_over_follow_up_reminds_its_new_assignee_before_the_due_time(app, world, zhang):
+    from crm.models import OutboxEmail
+
+    first, _, _ = ids_of(zhang)
+    jobs.send_reminders(now=utcnow() + timedelta(minutes=50))  # 王经理 is reminded of the first one
+    db.session.commit()
+    assert [e.to_address for e in db.session.query(OutboxEmail)] == [world.manager1.email]
+    followups.assign([db.session.get(FollowUp, first)], world.lead, world.manager2)
+    db.session.commit()
+    jobs.send_reminders(now=utcnow() + timedelta(minutes=51))
+    reminders = [e.to_address for e in db.session.query(OutboxEmail) if e.dedupe_key.startswith("reminder:")]
+    assert reminders == [world.manager1.email, world.manager2.email]

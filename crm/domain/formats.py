@@ -186,3 +186,12 @@ def parse_id(text: object) -> int | None:
         return None
     value = int(raw)
     return value if 0 < value <= MAX_ID else None
+
+
+_COUNT_TEXT = re.compile(r"[0-9]{1,9}")
+
+
+def parse_count(text: object) -> int | None:
+    """A small non-negative integer (a record's version, a page number) from a form or query, or None."""
+    raw = str(text or "").strip()
+    return int(raw) if _COUNT_TEXT.fullmatch(raw) else None

@@ -15,7 +15,7 @@ from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import htmx_target, render, see_other
 from crm.services import followups, submissions
-from crm.services.access import assignable_owners, can_see_client, get_owned_client_or_404
+from crm.services.access import answers_for, assignable_owners, can_see_client, get_owned_client_or_404
 from crm.services.scan import flagged_clients, flagged_for_clients
 
 bp = Blueprint("followups", __name__)
@@ -50,10 +50,15 @@ def snooze(followup_id: int):
     followup = followups.get_followup_or_404(followup_id, current_user)
     form = SnoozeForm()
     if form.validate_on_submit():
-        followups.snooze(followup, current_user, to_utc(form.until.data), form.reason.data)
-        db.session.commit()
-        flash(_("Follow-up snoozed."), "success")
-        return see_other(url_for("followups.today"))
+        until = to_utc(form.until.data)
+        if not answers_for(current_user, followup.client) and until > utcnow() + followups.MAX_ASSIGNEE_SNOOZE:
+            form.until.errors.append(_("The client is not in your book: put it off by %(days)s days at most, "
+                                       "or ask the team lead.", days=followups.MAX_ASSIGNEE_SNOOZE.days))
+        else:
+            followups.snooze(followup, current_user, until, form.reason.data)
+            db.session.commit()
+            flash(_("Follow-up snoozed."), "success")
+            return see_other(url_for("followups.today"))
     return render("followups/show.html", followup=followup, snooze_form=form,
                   can_open_client=can_see_client(current_user, followup.client), status=422)
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.domain.formats import parse_id
+from crm.domain.formats import parse_count, parse_id
 from crm.extensions import db
 from crm.forms.plans import EndPlanForm, PlanForm, PlanItemForm, StartPlanForm, TemplateForm, TemplateItemForm
 from crm.labels import PLAN_ERRORS
@@ -16,7 +16,7 @@ from crm.models import PlanTemplate, PlanTemplateItem, Role, Tier
 from crm.routes.helpers import render, see_other
 from crm.routes.suitability import reason_texts
 from crm.services import plans, settings, submissions, suitability
-from crm.services.access import assignable_owners, get_client_or_404
+from crm.services.access import answers_for, assignable_owners, get_client_or_404, get_owned_client_or_404
 
 bp = Blueprint("plans", __name__)
 PLAN_PAGE = 50
@@ -39,7 +39,8 @@ def _reasons(decision) -> str:
 def _plan_page(client, plan=None, status: int = 200, **forms):
     """The plan tab: the active plan with progress and its forms, or the start form; past plans."""
     plan = plan or plans.active_plan(client)
-    context = {"client": client, "plan": plan, "past": plans.past_plans(client)}
+    context = {"client": client, "plan": plan, "past": plans.past_plans(client),
+               "can_change": answers_for(current_user, client)}
     if plan is None:
         start_form = forms.get("start_form") or StartPlanForm(formdata=None)
         templates = plans.templates(active_only=True)
@@ -70,7 +71,7 @@ def client_plan(client_id: int):
 @bp.post("/clients/<int:client_id>/plan")
 def start(client_id: int):
     """Start a plan from a template; a double tap starts one plan."""
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)
     form = StartPlanForm()
     form.template_id.choices = [(t.id, t.name) for t in plans.templates(active_only=True)]
     if not form.validate_on_submit():
@@ -109,12 +110,13 @@ def _active_or_404(client):
 @bp.post("/clients/<int:client_id>/plan/revise")
 def revise(client_id: int):
     """Change goals and the review date; a stale form shows a conflict instead of overwriting."""
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)
     plan = _active_or_404(client)
     form = PlanForm()
     if not form.validate_on_submit():
         return _plan_page(client, plan, status=422, plan_form=form)
-    loaded = parse_id(form.version.data) or -1
+    loaded = parse_count(form.version.data)
+    loaded = -1 if loaded is None else loaded
     try:
         plans.update_plan(plan, current_user, form.goals.data or "", form.review_on.data, loaded)
         db.session.commit()
@@ -132,7 +134,7 @@ def revise(client_id: int):
 @bp.post("/clients/<int:client_id>/plan/items")
 def add_item(client_id: int):
     """Add a service to the plan; a product only when the suitability check allows it."""
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)
     plan = _active_or_404(client)
     form = PlanItemForm()
     form.product_id.choices = _product_choices()
@@ -160,7 +162,7 @@ def _saved(form, save):
 @bp.post("/clients/<int:client_id>/plan/items/<int:item_id>/remove")
 def remove_item(client_id: int, item_id: int):
     """Stop one service; its open follow-ups are cancelled, its history stays."""
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)
     plan = _active_or_404(client)
     item = plans.get_plan_item_or_404(plan, item_id)
     if item.active:
@@ -173,7 +175,7 @@ def remove_item(client_id: int, item_id: int):
 @bp.post("/clients/<int:client_id>/plan/end")
 def end(client_id: int):
     """End the plan (a reason is required); a new one can then be started."""
-    client = get_client_or_404(client_id, current_user)
+    client = get_owned_client_or_404(client_id, current_user)
     plan = _active_or_404(client)
     form = EndPlanForm()
     if not form.validate_on_submit():

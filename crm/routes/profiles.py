@@ -5,7 +5,7 @@ from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from crm.domain.formats import parse_id
+from crm.domain.formats import parse_count
 from crm.extensions import db
 from crm.forms.profiles import InvestorTypeForm, NeedsProfileForm
 from crm.labels import PROFILE_FIELD_NAMES
@@ -34,7 +34,8 @@ def needs(client_id: int):
         form.load(profiles.values(current))
         form.version.data = str(current.version if current else 0)
     elif form.validate_on_submit():
-        loaded = parse_id(form.version.data) or -1
+        loaded = parse_count(form.version.data)
+        loaded = -1 if loaded is None else loaded
         try:
             saved = profiles.save_profile(client, current_user, form.profile_data(), loaded)
             db.session.commit()

@@ -347,7 +347,10 @@ def reassign(client: Client, actor: User, new_owner: User, reason: str) -> Owner
     moved = db.session.execute(sa.update(FollowUp).where(
         FollowUp.client_id == client.id, FollowUp.assignee_id == previous.id,
         FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value])
-    ).values(assignee_id=new_owner.id).execution_options(synchronize_session="fetch")).rowcount
+    ).values(assignee_id=new_owner.id,
+             # The new owner gets the reminders of work still ahead.
+             reminded_at=sa.case((FollowUp.due_at > utcnow(), None), else_=FollowUp.reminded_at))
+     .execution_options(synchronize_session="fetch")).rowcount
     change = OwnerChange(client_id=client.id, from_owner_id=previous.id, to_owner_id=new_owner.id,
                          changed_by_id=actor.id, changed_at=utcnow(), reason=reason[:200],
                          followups_moved=moved or 0)

@@ -132,6 +132,11 @@ def cancel(followup: FollowUp, actor: User) -> None:
     db.session.flush()
 
 
+# Someone outside the client's book holds a follow-up (and with it the client) for a while only:
+# they may put it off this far at most; the owner or the lead can give it more time.
+MAX_ASSIGNEE_SNOOZE = timedelta(days=30)
+
+
 def assign(followups: Iterable[FollowUp], actor: User, assignee: User) -> int:
     """Give follow-ups to another member of the team; the assignee is notified of each one moved."""
     moved = 0
@@ -142,6 +147,8 @@ def assign(followups: Iterable[FollowUp], actor: User, assignee: User) -> int:
                      params={"from": followup.assignee.display_name, "to": assignee.display_name})
         followup.assignee_id = assignee.id
         followup.assignee = assignee
+        if followup.due_at > utcnow():
+            followup.reminded_at = None  # the new assignee gets the reminder before the due time
         notify_assignment(followup, actor)
         moved += 1
     db.session.flush()

@@ -162,7 +162,7 @@ def send_reminders(now: datetime | None = None) -> str:
     due = _claim_reminders(due, now)
     for followup in due:
         mail.queue(followup.assignee, "followup_reminder", send_after=now,
-                   dedupe_key=f"reminder:{followup.id}:{followup.due_at.isoformat()}",
+                   dedupe_key=f"reminder:{followup.id}:{followup.assignee_id}:{followup.due_at.isoformat()}",
                    followup=followup, url=absolute_url("followups.show", followup_id=followup.id))
     db.session.commit()
     report = outbox.deliver_due(now=now)
