@@ -87,9 +87,14 @@ def _duplicate_mobile(form, dup: clients.DuplicateMobile):
     if can_see_client(current_user, dup.client):
         flash(_("This mobile number is already on file: here is the client."), "info")
         return see_other(url_for("clients.show", client_id=dup.client.id))
-    form.mobile.errors.append(_(
-        "This mobile number belongs to a client of %(owner)s. "
-        "Your team lead can reassign the client if needed.", owner=dup.client.owner.display_name))
+    owner = dup.client.owner
+    if owner.team_id is not None and owner.team_id == current_user.team_id:
+        message = _("This mobile number belongs to a client of %(owner)s. "
+                    "Your team lead can reassign the client if needed.", owner=owner.display_name)
+    else:  # another team's client: only its lead or compliance can move it
+        message = _("This mobile number belongs to a client of %(owner)s in another team. "
+                    "To have it reassigned, ask that team's lead or compliance.", owner=owner.display_name)
+    form.mobile.errors.append(message)
     return render("clients/new.html", form=form, status=409)
 
 
