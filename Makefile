@@ -29,6 +29,9 @@ install: $(VENV)/.installed translations
 translations: $(MO_FILES)
 
 ## Serve the app with demo data on http://127.0.0.1:$(PORT)
+# Email links of the demo point at the port it serves on (unless CRM_BASE_URL says otherwise).
+run scheduler: export CRM_BASE_URL ?= http://127.0.0.1:$(PORT)
+
 run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo --if-empty

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_datetime
 
 from crm.domain.workdays import add_working_days, end_of_day
 from crm.extensions import db
@@ -519,3 +520,16 @@ def test_a_change_made_meanwhile_by_someone_else_is_409_not_a_lost_update(app, l
     assert response.status_code == 409
     db.session.expire_all()
     assert db.session.get(Complaint, complaint.id).status == "registered"
+
+
+def test_the_list_shows_the_deadline_that_counts_now(login, world, zhang):
+    complaint = register(world.manager1, zhang)
+    c = login("manager1")
+    page = c.get("/complaints").get_data(as_text=True)
+    ack = format_datetime(complaint.ack_due_at, "short", tzinfo=SHANGHAI, locale="zh_CN")
+    assert f"受理确认期限 {ack}" in page
+    complaints.transition(complaint, world.manager1, "verifying")
+    db.session.commit()
+    page = c.get("/complaints").get_data(as_text=True)
+    assert f"期限 {format_datetime(complaint.resolve_due_at, 'short', tzinfo=SHANGHAI, locale='zh_CN')}" in page
+    assert "受理确认期限" not in page

@@ -53,6 +53,7 @@ def index():
             abort(403)
         return _csv(rows, tab)
     return render("complaints/index.html", rows=rows, tab=tab, tabs=tabs, now=now,
+                  current_deadline=complaints.current_deadline,
                   overdue_ids={c.id for c in rows if complaints.is_overdue(c, now)})
 
 
