@@ -533,3 +533,10 @@ def test_the_list_shows_the_deadline_that_counts_now(login, world, zhang):
     page = c.get("/complaints").get_data(as_text=True)
     assert f"期限 {format_datetime(complaint.resolve_due_at, 'short', tzinfo=SHANGHAI, locale='zh_CN')}" in page
     assert "受理确认期限" not in page
+
+
+def test_compliance_starts_on_everyones_complaints_and_a_manager_on_their_own(login, world, zhang):
+    complaint = register(world.manager1, zhang)
+    admin_page = login("admin").get("/complaints").get_data(as_text=True)
+    assert complaint.number in admin_page and 'data-tab="team" class="active"' in admin_page
+    assert 'data-tab="mine" class="active"' in login("manager1").get("/complaints").get_data(as_text=True)

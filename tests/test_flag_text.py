@@ -21,6 +21,8 @@ FIGURES = FlagFigures(today=TODAY, last_contact_on=date(2026, 10, 17), contact_l
     ("no_contact", replace(FIGURES, tier_name=None, contact_limit_days=90), "45 天未联系（上限 90 天）",
      "45 days without contact (limit 90 days)"),
     ("no_contact", replace(FIGURES, last_contact_on=None), "超过客户等级规定的联系间隔未联系", None),
+    ("no_contact", replace(FIGURES, ever_contacted=False, last_contact_on=date(2022, 5, 3)),
+     "自2022年5月3日起无联系记录（规定 30 天）", "No contact on record since May 3, 2022 (30 days allowed)"),
     ("no_asset_activity", FIGURES, "214 天资产无变动（设置 180 天）", "214 days without asset change (setting 180 days)"),
     ("no_asset_activity", replace(FIGURES, last_change_on=None), None, "No asset activity for a long time"),
     ("assets_drop", FIGURES, "资产 ¥2,500,000.00 → ¥1,500,000.00（30 天内下降 40%）",

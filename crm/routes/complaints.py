@@ -43,9 +43,11 @@ def _is_supervisor() -> bool:
 def index():
     """Complaints by tab (mine, team, overdue, from a regulator), soonest deadline first; CSV for admins."""
     tabs = [t for t in complaints.TABS if t != "team" or _is_supervisor()]
-    tab = request.args.get("tab", "mine")
+    # Compliance handles few complaints itself: it starts on everyone's; a lead and a manager on their own.
+    default = "team" if current_user.role == Role.ADMIN else "mine"
+    tab = request.args.get("tab", default)
     if tab not in tabs:
-        tab = "mine"
+        tab = default
     now = utcnow()
     rows = complaints.list_complaints(current_user, tab, now=now)
     if request.args.get("format") == "csv":

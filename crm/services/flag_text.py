@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from crm.domain.formats import fen_to_yuan
@@ -24,6 +25,10 @@ def reason_text(code: str, figures: FlagFigures | None) -> str:
     """One reason in words, with its figures when they are known; the plain label otherwise."""
     f = figures
     if f is not None:
+        if code == "no_contact" and f.last_contact_on is not None and not f.ever_contacted:
+            # An imported client nobody has contacted yet: "1684 days" would read as a neglected file.
+            return _("No contact on record since %(since)s (%(limit)s days allowed)",
+                     since=format_date(f.last_contact_on, "medium"), limit=f.contact_limit_days)
         if code == "no_contact" and f.last_contact_on is not None:
             days = (f.today - f.last_contact_on).days
             if f.tier_name:

@@ -481,6 +481,7 @@ class FlagFigures:
     drop_days: int  # at_risk_drop_days
     satisfaction: int | None
     intent: str | None
+    ever_contacted: bool = True  # False: last_contact_on is the account opening (or the record's creation)
 
 
 @dataclass
@@ -539,7 +540,7 @@ def flag_figures(clients: Iterable[Client], now: datetime | None = None) -> dict
             contact_limit_days=c.tier.max_days_between_contacts if c.tier else default_days,
             tier_name=c.tier.name if c.tier else None, last_change_on=changed, asset_limit_days=asset_days,
             peak_fen=peak, latest_fen=latest, drop_days=drop_days,
-            satisfaction=c.last_satisfaction, intent=c.last_intent)
+            satisfaction=c.last_satisfaction, intent=c.last_intent, ever_contacted=c.last_contact_at is not None)
     return found
 
 
