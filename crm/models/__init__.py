@@ -25,6 +25,7 @@ from crm.models.followup import (
 from crm.models.heartbeat import ProcessHeartbeat
 from crm.models.plan import PlanItem, PlanItemKind, PlanStatus, PlanTemplate, PlanTemplateItem, ServicePlan
 from crm.models.profile import InvestorType, InvestorTypeChange, NeedsProfile
+from crm.models.session import FormDraft, SignInAttempt, UserSession
 from crm.models.setting import Setting
 from crm.models.suitability import (
                                  AssessmentDraft,
@@ -48,6 +49,7 @@ __all__ = [
     "Complaint", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintEventKind",
     "ComplaintSeverity", "ComplaintStatus", "WorkdayOverride",
     "ProcessHeartbeat",
+    "FormDraft", "SignInAttempt", "UserSession",
     "PlanItem", "PlanItemKind", "PlanStatus", "PlanTemplate", "PlanTemplateItem", "ServicePlan",
     "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "OwnerChange", "Role", "SourceChannel",
     "Stage", "StageChange", "Team", "User", "VisitChannel", "VisitLog", "VisitOutcome", "utcnow",

@@ -71,6 +71,9 @@ class User(UserMixin, Base):
     active: so.Mapped[bool] = so.mapped_column(default=True)
     locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="zh_CN")
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256), default="")
+    # Set when the password in use no longer meets the rules: the next sign-in goes to "change password".
+    password_change_required: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    password_changed_at: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     team: so.Mapped[Team | None] = so.relationship(back_populates="members")
