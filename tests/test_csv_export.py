@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.services.csv_export import safe_cell, to_text
+from crm.models import utcnow
+from crm.services.csv_export import FORMULA_STARTS, safe_cell, to_text
 
 
 @pytest.mark.parametrize(("typed", "written"), [
@@ -133,3 +136,104 @@ def test_downloading_the_recommendations_records_the_filters(login, world):
     assert event.actor_id == world.admin.id
     assert event.params == {"outcome": "mismatch", "product_id": None, "since_day": "2026-01-01", "until_day": "",
                             "rows": 0}
+
+
+# ---------------------------------------------------------------- every export × every dangerous start
+
+# Writing CSV or answering with a CSV type anywhere but crm/services/csv_export.py.
+_WRITES_CSV = re.compile(r"""(mimetype|content_type|Content-Type)["']?\s*[=:]\s*["'][^"']*csv|csv\.(writer|DictWriter)""")
+
+# Each CSV download of the app: (path, the first headers in Chinese, the same in English).
+EXPORTS = {
+    "/complaints?tab=team&format=csv": (["编号", "状态", "严重程度", "投诉渠道"],
+                                        ["Number", "Status", "Severity", "Complaint channel"]),
+    "/admin/audit?format=csv": (["时间", "操作人", "操作"], ["When", "Who", "Action"]),
+    "/compliance/recommendations?format=csv": (["时间", "客户", "客户经理", "产品"],
+                                               ["Time", "Client", "Manager", "Product"]),
+}
+PAYLOADS = ['=HYPERLINK("http://x")', "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def _type_everywhere(login, world, payload: str) -> None:
+    """Put the payload into every text an export shows, through the forms (which trim) and services (which do not)."""
+    from crm.domain.questionnaire_text import parse_questionnaire
+    from crm.models import Product
+    from crm.services import suitability
+    from crm.services.suitability import Confirmation
+    from tests.factories import make_client
+    from tests.test_suitability_flows import SMALL_QUESTIONNAIRE, answer_form
+
+    client = make_client(world.manager1, name=payload)          # the capture service keeps it as typed
+    db.session.commit()
+    admin = login("admin")
+    # The audit trail: a team named by the payload (detail), a reveal on the client (client column).
+    assert admin.post("/admin/teams", data={"name": payload}).status_code in (200, 303)
+    manager = login("manager1")
+    assert manager.post(f"/clients/{client.id}/reveal", data={"field": "mobile"}).status_code == 200
+    # A complaint: complainant typed in the form, about the client.
+    assert manager.post(f"/complaints/new?client={client.id}", data={
+        "token": "c", "complainant_name": payload, "channel": "outlet", "category": "fees",
+        "severity": "normal", "facts": "佣金"}).status_code == 303
+    # A recommendation: product named in the admin form; confirmation and recording typed by the manager.
+    questionnaire = suitability.create_questionnaire(parse_questionnaire(SMALL_QUESTIONNAIRE), None)
+    db.session.commit()
+    manager.post(f"/clients/{client.id}/assessment", data={
+        "token": "a", **answer_form(questionnaire, {1: "10%以内", 2: "没有"})})  # C2
+    assert admin.post("/admin/products/new", data={"code": "F001", "name": payload, "kind": "fund",
+                                                   "risk": "4", "active": "y"}).status_code == 303
+    product = db.session.execute(sa.select(Product)).scalar_one()
+    assert manager.post(f"/clients/{client.id}/recommendations/new", data={
+        "product_id": product.id, "token": "r", "warning_given": "y", "confirmation_method": "signed_form",
+        "confirmation_ref": payload, "recording_ref": payload,
+        "confirmed_at": "2026-01-05T10:00"}).status_code == 303
+    # The services keep a leading tab or carriage return, which the forms trim.
+    db.session.refresh(client)
+    suitability.recommend(client, product, world.manager1, Confirmation(True, "signed_form", payload, utcnow()),
+                          recording_ref=payload)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_no_export_writes_a_cell_a_spreadsheet_would_run(login, world, payload):
+    _type_everywhere(login, world, payload)
+    admin = login("admin")
+    for path, (chinese, _english) in EXPORTS.items():
+        rows = _rows(admin.get(path))
+        assert rows[0][:len(chinese)] == chinese, path
+        assert len(rows) > 1, path
+        cells = [cell for row in rows for cell in row]
+        for cell in cells:
+            assert not cell.startswith(FORMULA_STARTS), (path, cell)
+        # The payload reached the export, neutralised, as typed (services) and trimmed (forms).
+        assert "'" + payload in cells, (path, payload)
+        assert "'" + payload.strip() in cells, (path, payload)
+
+
+@pytest.mark.parametrize("path", list(EXPORTS))
+def test_every_export_has_headers_in_the_users_language(login, world, path):
+    chinese, english = EXPORTS[path]
+    assert _rows(login("admin").get(path))[0][:len(chinese)] == chinese
+    world.admin.locale = "en"
+    db.session.commit()
+    assert _rows(login("admin").get(path))[0][:len(english)] == english
+
+
+def test_every_csv_download_of_the_app_is_listed_here_and_goes_through_the_one_writer(app, login, world):
+    """Any GET route answering CSV must be in EXPORTS and start with csv_export's BOM; no other module writes CSV."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "crm"
+    writers = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if p.name != "csv_export.py" and _WRITES_CSV.search(p.read_text())]
+    assert writers == [], writers
+    admin = login("admin")
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.arguments:
+            continue
+        for query in ("format=csv", "tab=team&format=csv"):
+            response = admin.get(f"{rule.rule}?{query}")
+            if response.mimetype == "text/csv":
+                assert response.get_data(as_text=True).startswith("\ufeff"), rule.rule
+                found.add(f"{rule.rule}?{query}")
+    assert {p.split("?")[0] for p in found} == {p.split("?")[0] for p in EXPORTS}
