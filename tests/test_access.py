@@ -33,7 +33,7 @@ def client_routes(client_id: int, visit_id: int):
                                                  "loaded": ""}),
         ("POST", f"/clients/{client_id}/stage", {"stage": "lost"}),
         ("POST", f"/clients/{client_id}/reveal", {"field": "mobile"}),
-        ("GET", f"/clients/{client_id}/call", None),
+        ("POST", f"/clients/{client_id}/call", None),
         ("GET", f"/clients/{client_id}/visits/new", None),
         ("POST", f"/clients/{client_id}/visits/new", {"summary": "x", "channel": "phone",
                                                        "outcome": "served",
@@ -164,7 +164,7 @@ def test_the_assignee_reveals_and_calls_and_both_are_logged(login, handed_over, 
     c = login("manager2")
     response = c.post(f"/clients/{client_id}/reveal", data={"field": "mobile"})
     assert response.status_code == 200 and "13912345678" in response.get_data(as_text=True)
-    call = c.get(f"/clients/{client_id}/call")
+    call = c.post(f"/clients/{client_id}/call")
     assert call.status_code == 303 and call.headers["Location"] == "tel:+8613912345678"
     rows = db.session.execute(sa.select(AuditEvent.actor_id, AuditEvent.action)
                               .where(AuditEvent.action.like("reveal%")).order_by(AuditEvent.id)).all()

@@ -218,7 +218,7 @@ def test_the_reveal_shows_the_number_and_writes_an_audit_row(app, login, world, 
 
 def test_tap_to_call_is_the_logged_way_to_dial(login, privacy):
     client_id = privacy.ids["client"]
-    response = login("manager1").get(f"/clients/{client_id}/call")
+    response = login("manager1").post(f"/clients/{client_id}/call")
     assert response.status_code == 303 and response.headers["Location"] == "tel:+8613912345678"
     event = db.session.execute(sa.select(AuditEvent).order_by(AuditEvent.id.desc())).scalars().first()
     assert (event.action, event.object_id) == ("reveal.mobile.call", client_id)

@@ -251,9 +251,12 @@ def reveal(client_id: int):
                   value=value)
 
 
-@bp.get("/<int:client_id>/call")
+@bp.post("/<int:client_id>/call")
 def call(client_id: int):
-    """Tap to call: log the reveal of the number, then hand it to the phone's dialer."""
+    """Tap to call: log the reveal of the number, then hand it to the phone's dialer.
+
+    A POST with the form check, so that no link on another site can write the audit row (a GET is 405).
+    """
     client = get_client_or_404(client_id, current_user)
     audit.record(current_user, "reveal.mobile.call", "client", client.id)
     db.session.commit()
