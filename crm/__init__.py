@@ -133,6 +133,7 @@ def register_commands(app: Flask) -> None:
 
 def register_response_headers(app: Flask) -> None:
     """Security headers, and Vary for responses that differ for htmx requests."""
+    hsts_seconds = app.config.get("CRM_HSTS_SECONDS", 0) if app.config["CRM_ENV"] == "production" else 0
 
     @app.after_request
     def add_headers(response):
@@ -143,8 +144,13 @@ def register_response_headers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
         )
+        if hsts_seconds and request.is_secure:
+            # request.is_secure is true over https, directly or from nginx's X-Forwarded-Proto
+            # (CRM_TRUSTED_PROXIES). The app is the one place that sends it: nginx.conf does not.
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={hsts_seconds}; includeSubDomains")
         if request.endpoint and request.endpoint != "static":
             # Client data must not linger in shared caches or the back-forward cache of a lent phone.
             response.headers.setdefault("Cache-Control", "no-store")

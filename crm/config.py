@@ -28,6 +28,7 @@ VARIABLES: dict[str, str] = {
     "CRM_LOGIN_LIMIT_PER_ACCOUNT": "web",
     "CRM_LOGIN_LIMIT_PER_ADDRESS": "web",
     "CRM_TRUSTED_PROXIES": "web",
+    "CRM_HSTS_SECONDS": "web",
     "CRM_BASE_URL": "web, scheduler",
     "CRM_MAIL_FROM": "web, scheduler",
     "CRM_SMTP_HOST": "web, scheduler",
@@ -166,6 +167,16 @@ def _storage_options(uri: str) -> dict:
     return {}
 
 
+def _hsts_seconds(settings: Mapping[str, str], production: bool) -> int:
+    """CRM_HSTS_SECONDS in production (default one year, 0 = off); never in development, where http:// must work."""
+    if not production:
+        return 0
+    value = _int(settings, "CRM_HSTS_SECONDS", 31_536_000)
+    if value < 0:
+        raise ConfigError(f"CRM_HSTS_SECONDS must be 0 (off) or more, found {value}")
+    return value
+
+
 def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict:
     """Build the Flask config mapping from the CRM_* settings (env file, then environment variables)."""
     environ = os.environ if environ is None else environ
@@ -203,6 +214,13 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "CRM_TRUSTED_PROXIES": _int(env, "CRM_TRUSTED_PROXIES", 0),
+        # Strict-Transport-Security on https responses in production (crm/__init__.py sends it, not nginx).
+        "CRM_HSTS_SECONDS": _hsts_seconds(env, production),
+        # Request bodies: 1 MiB for every request (forms are a few KB); the asset import page alone
+        # allows its file (crm/routes/assets.py). Larger bodies answer 413 without being read in full.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 64 * 1024,  # one non-file field of a multipart form
+        "MAX_FORM_PARTS": 100,
         "CRM_BASE_URL": env.get("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "CRM_MAIL_FROM": env.get("CRM_MAIL_FROM", "outlet-crm@localhost"),
         "CRM_SMTP_HOST": env.get("CRM_SMTP_HOST", ""),

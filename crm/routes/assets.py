@@ -5,7 +5,7 @@ The blueprint has no URL prefix because it serves two places: `/admin/assets` (a
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from crm.extensions import db
 from crm.forms.assets import AssetImportForm, SnapshotForm
 from crm.models import Role
+from crm.routes.errors import MESSAGES as ERROR_MESSAGES
 from crm.routes.helpers import render, see_other
 from crm.services import assets
 from crm.services.access import get_client_or_404
@@ -34,10 +35,32 @@ COLUMN_HELP = [
 ]
 
 
+@bp.url_value_preprocessor
+def allow_the_upload(endpoint: str | None, values: dict | None) -> None:
+    """Only the import page, and only for an admin, takes a file larger than MAX_CONTENT_LENGTH.
+
+    Set in a URL value preprocessor because those run before every before_request hook, and the
+    CSRF check, one of those, reads the body: a limit set in the view would come too late.
+    """
+    if endpoint == "assets.upload" and current_user.is_authenticated and current_user.role == Role.ADMIN:
+        request.max_content_length = MAX_UPLOAD_BYTES
+
+
 @bp.before_request
 @login_required
 def require_login():
     """Every asset page needs a signed-in user."""
+
+
+@bp.errorhandler(413)
+def file_too_large(error):
+    """A file over the limit: the import page again, saying how large a file may be."""
+    if request.endpoint != "assets.upload" or not current_user.is_authenticated or current_user.role != Role.ADMIN:
+        return render_template("errors/error.html", status=413, message=ERROR_MESSAGES[413]()), 413
+    db.session.rollback()
+    form = AssetImportForm(formdata=None)  # the body was not read in full: nothing to show again
+    form.file.errors = [_("The file is larger than %(megabytes)s MB.", megabytes=assets.MAX_BYTES // (1024 * 1024))]
+    return render("assets/upload.html", form=form, result=None, errors=[], columns=COLUMN_HELP, status=413)
 
 
 def _error_rows(result: assets.ImportResult) -> list[tuple[int, str]]:
@@ -49,8 +72,6 @@ def upload():
     """Import the back office's CSV of total assets: all rows or none, then re-tier the clients."""
     if current_user.role != Role.ADMIN:
         abort(403)
-    if request.method == "POST" and (request.content_length or 0) > MAX_UPLOAD_BYTES:
-        abort(413)
     form = AssetImportForm()
     result = None
     if form.validate_on_submit():
