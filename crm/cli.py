@@ -239,11 +239,16 @@ def register_setup_commands(app: Flask) -> None:
     def create_user(username: str, display_name: str, email: str, role: str, team_name: str, outlet_label: str,
                     password: str) -> None:
         """Create a user: the first admin, then leads and managers in their team."""
+        from flask_babel import force_locale
+
+        from crm.forms.auth import password_messages
         from crm.services.users import create_user as make_user
         from crm.services.users import username_taken
 
-        if len(password) < 10:
-            raise click.BadParameter("use at least 10 characters", param_hint="password")
+        with force_locale("en"):
+            refused = password_messages(password, username, display_name)
+        if refused:
+            raise click.BadParameter(" ".join(refused), param_hint="password")
         if username_taken(username):
             raise click.ClickException(f"user {username!r} exists already")
         team = _team_by_name(team_name.strip()) if team_name.strip() else None

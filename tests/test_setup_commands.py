@@ -62,4 +62,4 @@ def test_creating_an_existing_team_or_outlet_fails_unless_asked_to_skip_it(runne
 def test_a_short_password_is_refused(runner, app):
     result = runner.invoke(args=["create-user", "--username", "a", "--display-name", "A", "--email", "",
                                  "--role", "admin"], env={"CRM_NEW_USER_PASSWORD": "short"})
-    assert result.exit_code != 0 and "at least 10 characters" in result.output
+    assert result.exit_code != 0 and "at least 12 characters" in result.output

@@ -120,9 +120,11 @@ def _unit(text: str) -> str:
 
 def _readings(text: str) -> set[str]:
     """The password as it may be meant: as typed, its core, the piece it repeats, and with substitutions undone."""
-    found = {text, _core(text), _unit(text), _core(_unit(_core(text)))}
+    found = {text}
+    for _ in range(2):
+        found |= {_core(form) for form in found} | {_unit(form) for form in found}
     for table in _LEET:
-        found |= {text.translate(table), _core(text.translate(table)), _core(_core(text).translate(table))}
+        found |= {_core(form.translate(table)) for form in found} | {form.translate(table) for form in found}
     found.discard("")
     return found
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, ValidationError
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Email, Optional, Regexp
 
-from crm.forms.auth import MIN_PASSWORD
+from crm.forms.auth import KEEP_AS_TYPED, PASSWORD_RULES, strong_password
 from crm.forms.fields import TEXT, OptionalSelectField, max_len
 from crm.labels import LOCALES, ROLES, choices
 
@@ -25,13 +25,17 @@ class UserForm(FlaskForm):
     outlet_id = OptionalSelectField(_l("Outlet"), choices=[])
     locale = SelectField(_l("Language"), choices=choices(LOCALES))
     active = BooleanField(_l("Account active"), default=True)
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD, max=200)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(_l("Password"), validators=[KEEP_AS_TYPED, max_len(200), strong_password],
+                             description=PASSWORD_RULES, render_kw={"autocomplete": "new-password"})
 
     def __init__(self, *args, creating: bool = False, taken_usernames=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
         self._taken = taken_usernames or (lambda name: False)
+
+    def password_owner(self) -> tuple[str, str]:
+        """The password is for the username and name in this form (as they will be saved)."""
+        return self.username.data or "", self.display_name.data or ""
 
     def validate_username(self, field) -> None:
         """Usernames are unique, whatever their case."""
