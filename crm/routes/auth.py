@@ -45,6 +45,7 @@ def login():
             session.clear()
             login_user(user, remember=form.remember.data)
             session.permanent = True
+            users.require_change_if_weak(user, form.password.data)
             db.session.commit()
             return see_other(_safe_next(request.args.get("next")))
         # Same words whether the account is unknown, inactive or the password wrong.
@@ -70,6 +71,27 @@ def choose_language(code: str):
     return see_other(_safe_next(request.form.get("next")))
 
 
+# Open while a password must be changed: the settings page to change it, ways out, and the session
+# timer's own calls (the settings page keeps its warning before the session ends).
+_OPEN_WHILE_PASSWORD_CHANGE = {"auth.settings", "auth.logout", "auth.choose_language", "static", "main.healthz",
+                               "sessions.keep_alive", "sessions.status"}
+
+
+@bp.before_app_request
+def require_password_change():
+    """A user whose password no longer meets the rules (or was reset by an admin) must change it first."""
+    if (request.endpoint in _OPEN_WHILE_PASSWORD_CHANGE or not current_user.is_authenticated
+            or not current_user.password_change_required):
+        return None
+    message = _("Your password no longer meets the rules: choose a new one to continue.")
+    if message not in (text for _category, text in session.get("_flashes", [])):
+        flash(message, "warning")
+    target = url_for("auth.settings")
+    if request.headers.get("HX-Request") == "true":
+        return "", 204, {"HX-Redirect": target}
+    return see_other(target)
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
@@ -78,9 +100,14 @@ def settings():
     if form.validate_on_submit():
         if form.new_password.data and not current_user.check_password(form.current_password.data or ""):
             form.current_password.errors.append(_("The current password is not right."))
+        elif form.new_password.data and form.new_password.data == form.current_password.data:
+            form.new_password.errors.append(_("Choose a password different from the current one."))
         else:
+            was_required = current_user.password_change_required
             users.update_settings(current_user, form.locale.data, form.new_password.data)
             db.session.commit()
             flash(_("Settings saved."), "success")
+            if was_required and not current_user.password_change_required:
+                return see_other(url_for("main.home"))
             return see_other(url_for("auth.settings"))
     return render("auth/settings.html", form=form, status=422 if form.errors else 200)

@@ -5,8 +5,9 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from crm.domain.passwords import password_problems
 from crm.extensions import db
-from crm.models import Outlet, Team, User
+from crm.models import Outlet, Team, User, utcnow
 from crm.services import audit
 
 # Checked against when the username is unknown, so a failed sign-in takes the same time either way.
@@ -36,20 +37,44 @@ def set_password(user: User, password: str) -> None:
     user.set_password(password, method=current_app.config["CRM_PASSWORD_HASH_METHOD"])
 
 
+def change_password(user: User, password: str, actor: User | None) -> None:
+    """A new password, audited; one set by someone else (an admin's reset) must be replaced at next sign-in.
+
+    The user's own choice clears "must change"; an admin's reset sets it, so only the user knows
+    the password they go on with.
+    """
+    set_password(user, password)
+    by_admin = actor is not None and actor.id != user.id
+    user.password_change_required = by_admin
+    user.password_changed_at = utcnow()
+    audit.record(actor, "auth.password_changed", "user", user.id,
+                 params={"username": user.username, "by_admin": by_admin})
+
+
+def require_change_if_weak(user: User, password: str) -> bool:
+    """At sign-in: a password that no longer meets the rules must be changed; True if so."""
+    if password_problems(password, user.username, user.display_name):
+        user.password_change_required = True
+    return user.password_change_required
+
+
 def update_settings(user: User, locale: str, new_password: str | None) -> None:
-    """Change language and, when given, password."""
+    """Change language and, when given, password (the user's own choice)."""
     user.locale = locale
     if new_password:
-        set_password(user, new_password)
+        change_password(user, new_password, actor=user)
     db.session.flush()
 
 
 def create_user(username: str, display_name: str, password: str, role: str, email: str = "",
                 team: Team | None = None, outlet: Outlet | None = None, locale: str = "zh_CN",
                 actor: User | None = None, audited: bool = True) -> User:
-    """Add a user with a hashed password; audited (actor None: the command line), with the team joined."""
+    """Add a user with a hashed password; audited (actor None: the command line), with the team joined.
+
+    A password an admin chose on the admin page must be replaced at first sign-in, as after a reset.
+    """
     user = User(username=username.strip(), display_name=display_name, email=email, role=role,
-                team=team, outlet=outlet, locale=locale, active=True)
+                team=team, outlet=outlet, locale=locale, active=True, password_change_required=actor is not None)
     set_password(user, password)
     db.session.add(user)
     db.session.flush()
@@ -69,7 +94,7 @@ def update_user(user: User, actor: User, new_password: str | None = None, **fiel
     for name, value in fields.items():
         setattr(user, name, value)
     if new_password:
-        set_password(user, new_password)
+        change_password(user, new_password, actor)
         changed.append("password")
     db.session.flush()
     new_team = db.session.get(Team, user.team_id) if user.team_id else None
