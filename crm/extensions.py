@@ -1,7 +1,6 @@
 """Unbound Flask extensions, initialised by the app factory."""
 from __future__ import annotations
 
-from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,8 +21,3 @@ babel = Babel()
 # is down. The store is tried again after 1, 2, 4... 32 seconds and used again as soon as it answers.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], in_memory_fallback_enabled=True,
                   swallow_errors=True)
-
-
-def login_account_key() -> str:
-    """Rate-limit key for sign-in attempts against one account, whatever the address."""
-    return "account:" + (request.form.get("username") or "").strip().lower()

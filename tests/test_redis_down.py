@@ -75,20 +75,20 @@ def redis_server():
 def redis_app(app_config, redis_server, world):
     return create_app({**app_config, "RATELIMIT_STORAGE_URI": redis_server.url,
                        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-                       "CRM_LOGIN_LIMIT_PER_ACCOUNT": "3 per 5 minutes",
-                       "CRM_LOGIN_LIMIT_PER_ADDRESS": "1000 per 5 minutes"})
+                       "CRM_LOGIN_LIMIT_PER_ADDRESS": "3 per 5 minutes"})
 
 
-def _post_login(client, username: str, password: str):
-    return client.post("/login", data={"username": username, "password": password})
+def _post_login(client, username: str, password: str, address: str = "127.0.0.1"):
+    return client.post("/login", data={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": address})
 
 
 def test_with_redis_stopped_sign_in_works_limits_apply_in_memory_and_healthz_says_degraded(
         redis_app, redis_server, world, caplog):
     client = redis_app.test_client()
-    # Redis up: failed attempts are counted in Redis, sign-in works, /healthz is ok.
+    # Redis up: failed attempts are counted in Redis (the flood guard, per address), sign-in works, /healthz is ok.
     assert _post_login(client, world.manager1.username, "wrong-password").status_code == 422
-    assert any(world.manager1.username in key for key in redis_server.keys())
+    assert any("127.0.0.1" in key for key in redis_server.keys())
     assert _post_login(client, world.manager1.username, PASSWORD).status_code == 303
     assert client.get("/healthz").json == {"status": "ok", "database": "ok", "ratelimit": "ok"}
     client.post("/logout")
@@ -98,11 +98,12 @@ def test_with_redis_stopped_sign_in_works_limits_apply_in_memory_and_healthz_say
         other = redis_app.test_client()
         assert _post_login(other, world.other_manager.username, PASSWORD).status_code == 303
     assert any("falling back to in-memory" in record.getMessage() for record in caplog.records)
-    # The per-account limit (3) still applies, counted in this process's memory.
+    # The per-address flood guard (3) still applies, counted in this process's memory.
     lead = world.lead.username
-    codes = [_post_login(redis_app.test_client(), lead, "wrong-password").status_code for _ in range(4)]
+    codes = [_post_login(redis_app.test_client(), lead, "wrong-password", "10.8.0.1").status_code
+             for _ in range(4)]
     assert codes == [422, 422, 422, 429]
-    assert _post_login(redis_app.test_client(), lead, PASSWORD).status_code == 429
+    assert _post_login(redis_app.test_client(), lead, PASSWORD, "10.8.0.1").status_code == 429
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json == {"status": "degraded", "database": "ok", "ratelimit": "unreachable"}
@@ -114,9 +115,9 @@ def test_with_redis_stopped_sign_in_works_limits_apply_in_memory_and_healthz_say
     attempt = 0
     while True:
         attempt += 1
-        name = f"nobody-{attempt}"
-        assert _post_login(redis_app.test_client(), name, "wrong-password").status_code == 422
-        if any(name in key for key in redis_server.keys()):
+        address = f"10.9.{attempt // 250}.{attempt % 250 + 1}"
+        assert _post_login(redis_app.test_client(), "nobody", "wrong-password", address).status_code == 422
+        if any(address in key for key in redis_server.keys()):
             break
         assert time.monotonic() < deadline, "the limiter never went back to Redis"
         time.sleep(0.5)

@@ -7,16 +7,16 @@ from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from crm.extensions import db, limiter, login_account_key
+from crm.extensions import db, limiter
 from crm.forms.auth import LoginForm, SettingsForm
 from crm.routes.helpers import render, see_other
-from crm.services import users
+from crm.services import signin, users
 
 bp = Blueprint("auth", __name__)
 
 
 def _failed(response) -> bool:
-    """Only failed sign-ins count against the limits; a success redirects with 303."""
+    """Only failed (or throttled) sign-ins count against the flood guard; a success redirects with 303."""
     return response.status_code != 303
 
 
@@ -32,16 +32,23 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CRM_LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
                deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["CRM_LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=login_account_key, deduct_when=_failed)
 def login():
     """Sign in with username and password."""
     if current_user.is_authenticated:
         return see_other(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
+        address = request.remote_addr
+        wait = signin.wait_for(form.username.data, address)
+        if wait is not None:
+            # The password is not looked at; the same answer whether the account exists or not.
+            form.password.errors.append(_("Too many attempts. Please try again in %(seconds)s seconds.",
+                                          seconds=wait.seconds))
+            body, status = render("auth/login.html", form=form, status=429)
+            return body, status, {"Retry-After": str(wait.seconds)}
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
+            signin.record_success(user, form.username.data, address)
             session.clear()
             login_user(user, remember=form.remember.data)
             session.permanent = True
@@ -49,6 +56,8 @@ def login():
             db.session.commit()
             return see_other(_safe_next(request.args.get("next")))
         # Same words whether the account is unknown, inactive or the password wrong.
+        signin.record_failure(form.username.data, address)
+        db.session.commit()
         form.password.errors.append(_("Wrong username or password."))
     status = 422 if form.errors else 200
     return render("auth/login.html", form=form, status=status)
