@@ -92,11 +92,11 @@ def test_common_passwords_and_a_common_word_with_digits_around_it_are_refused(pa
 
 
 def test_the_demo_and_test_passwords_meet_every_rule():
-    from crm.seed import DEMO_PASSWORD, DEMO_USERNAMES
+    from crm.seed.book import DEMO_PASSWORD, DEMO_USERS
     from tests.factories import PASSWORD
 
-    for username in DEMO_USERNAMES:
-        assert password_problems(DEMO_PASSWORD, username, "") == [], username
+    for username, display_name, *_rest in DEMO_USERS:
+        assert password_problems(DEMO_PASSWORD, username, display_name) == [], username
     for username in ("admin", "lead", "manager1", "manager2", "otherlead", "othermanager"):
         assert password_problems(PASSWORD, username, "王经理") == [], username
 
@@ -173,3 +173,7 @@ def test_a_few_different_words_together_are_accepted(words):
 @given(st.text(min_size=0, max_size=200))
 def test_any_text_is_checked_without_an_error(password):
     password_problems(password, "manager1", "王经理")
+
+
+def test_a_character_that_folding_spreads_into_many_is_still_one_character_repeated():
+    assert Problem.PATTERN in problems("\ufdfa" * 12)

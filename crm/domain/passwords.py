@@ -88,7 +88,7 @@ def password_problems(password: str, username: str = "", display_name: str = "")
         return problems
     if is_like_name(text, username, display_name):
         problems.append(Problem.LIKE_NAME)
-    if is_pattern(text):
+    if is_pattern(text) or is_pattern(password.lower()):  # folding can spread one character (ﷺ) into many
         problems.append(Problem.PATTERN)
     if is_common(text):
         problems.append(Problem.COMMON)
