@@ -76,12 +76,22 @@ def register_asset_commands(app: Flask) -> None:
 
         from crm.services import assets
 
-        data = Path(path).read_bytes()
-        with click.progressbar(length=max(data.count(b"\n"), 1), label="Checking rows",
-                               file=sys.stderr) as bar:
-            result = assets.import_assets(data, None, progress=bar.update)
+        with Path(path).open("rb") as handle:
+            # Counted piece by piece for the progress bar: the file is never held in memory whole.
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+            handle.seek(0)
+            try:
+                with assets.one_import_at_a_time(None), click.progressbar(
+                        length=max(lines, 1), label="Checking rows", file=sys.stderr) as bar:
+                    result = assets.import_assets(handle, None, progress=bar.update)
+                    if result.ok:
+                        db.session.commit()
+                    else:
+                        db.session.rollback()
+            except assets.ImportRunning as running:
+                raise click.ClickException(f"another import from the command line is running since "
+                                           f"{running.since:%Y-%m-%d %H:%M} UTC; try again when it has finished") from None
         if not result.ok:
-            db.session.rollback()
             for error in result.errors:
                 where = f"line {error.line}" if error.line else "file"
                 click.echo(f"{where}: {assets.format_error(error)}", err=True)
@@ -89,7 +99,6 @@ def register_asset_commands(app: Flask) -> None:
                 click.echo(f"... and {result.error_count - len(result.errors)} more errors.", err=True)
             click.echo(f"Nothing imported: {result.error_count} errors in {path}.", err=True)
             raise SystemExit(1)
-        db.session.commit()
         click.echo(f"Imported {result.rows} rows for {result.clients} clients: {result.inserted} new, "
                    f"{result.updated} updated, {result.unchanged} unchanged; "
                    f"{result.tier_changes} tier changes.")

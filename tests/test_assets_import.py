@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from crm.extensions import db
-from crm.models import AssetSnapshot, AuditEvent, Client, Tier, TierChange
+from crm.models import AssetSnapshot, AuditEvent, Client, JobRun, Role, Tier, TierChange, utcnow
 from crm.services import assets
 from crm.services.assets import import_assets, recompute_tiers
-from tests.factories import make_client, next_mobile
+from crm.services.users import create_user as make_user
+from tests.factories import PASSWORD, make_client, next_mobile
 
 TODAY = date(2026, 11, 25)
 SILVER_FEN = 50_000_000  # 银卡 threshold: 500,000 yuan
@@ -406,3 +407,118 @@ def test_a_tier_change_from_an_import_shows_on_the_client_timeline(login, people
     imported(csv_bytes("mobile,date,assets", "13800138001,2026-11-01,2500000"))
     page = login("manager1").get(f"/clients/{client.id}").get_data(as_text=True)
     assert "金卡" in page and "2,500,000.00" in page
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+class PieceReader(io.BytesIO):
+    """A file that notes the largest piece asked for: the import must never read it whole."""
+
+    largest = 0
+
+    def read(self, size=-1):
+        self.largest = max(self.largest, size if size is not None and size >= 0 else 10**12)
+        return super().read(size)
+
+
+def test_a_large_file_is_read_in_pieces(app, people):
+    lines = ["mobile,client_no,date,assets"] + ["13800138001,,2026-11-01,100"]
+    lines += [f",880001,2020-01-01,{i}" for i in range(1)] + ["13800138003,,2026-11-02,5"]
+    padding = ["", ",,,"] * 80_000  # blank rows, skipped: about 3 MB
+    stream = PieceReader(csv_bytes(*lines, *padding))
+    result = import_assets(stream, None, today=TODAY)
+    db.session.commit()
+    assert result.ok, result.errors
+    assert (result.rows, result.inserted) == (3, 3)
+    assert 0 < stream.largest <= 1024 * 1024
+
+
+def test_an_encoding_is_judged_on_the_whole_file_not_its_first_piece(app, people):
+    ascii_rows = ["13800138001,2026-11-01,100,x"] * 60_000  # about 1.8 MB before the first Chinese
+    data = csv_bytes("mobile,date,assets,备注", *ascii_rows[:1], *[",,,"] * 60_000,
+                     "13800138003,2026-11-02,5,张三", encoding="gb18030")
+    result = imported(data)
+    assert result.ok, result.errors
+    assert snapshot_rows() == [(people[0].id, date(2026, 11, 1), 10_000), (people[2].id, date(2026, 11, 2), 500)]
+
+
+def test_a_quoted_cell_spanning_lines_and_pieces_is_one_record(app, people):
+    data = csv_bytes("mobile,date,assets,note", *[",,,"] * 40_000,
+                     '13800138001,2026-11-01,100,"a note' + "\r\n" * 3 + 'on four lines"')
+    result = imported(data)
+    assert result.ok, result.errors
+    assert result.rows == 1 and snapshot_rows() == [(people[0].id, date(2026, 11, 1), 10_000)]
+
+
+def test_errors_beyond_the_kept_ones_are_counted_in_line_order(app, people):
+    lines = ["mobile,date,assets"] + [f"1390000{i:04d},2026-11-01,1" for i in range(900)]
+    lines += ["13800138001,not-a-date,1"] * 10
+    result = imported(csv_bytes(*lines))
+    assert result.error_count == 910 and len(result.errors) == assets.MAX_ERRORS
+    assert [e.line for e in result.errors] == list(range(2, 2 + assets.MAX_ERRORS))
+    assert {e.code for e in result.errors} == {"row.unknown_client"}
+    assert snapshot_rows() == []
+
+
+# --------------------------------------------------------------------------- one import at a time
+
+
+HOLDER = """
+import sys
+from crm import create_app
+from crm.extensions import db
+from crm.models import User
+from crm.services import assets
+
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sys.argv[1], "RATELIMIT_STORAGE_URI": "memory://"})
+with app.app_context():
+    with assets.one_import_at_a_time(db.session.get(User, int(sys.argv[2]))):
+        print("holding", flush=True)
+        sys.stdin.readline()
+"""
+
+
+def test_a_second_import_by_the_same_admin_in_another_process_is_refused(app, login, people, world, database_url):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, database_url, str(world.admin.id)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        admin = login("admin")
+        refused = upload(admin, csv_bytes("mobile,date,assets", "13800138001,2026-11-01,600000"))
+        assert refused.status_code == 409
+        assert "仍在进行" in refused.get_data(as_text=True)
+        assert count(AssetSnapshot) == 0
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    done = upload(admin, csv_bytes("mobile,date,assets", "13800138001,2026-11-01,600000"))
+    assert done.status_code == 200 and count(AssetSnapshot) == 1
+    run = db.session.execute(sa.select(JobRun).where(JobRun.job == assets.IMPORT_JOB)).scalar_one()
+    assert run.run_key == f"user:{world.admin.id}" and run.finished_at is not None and run.outcome == "done"
+
+
+def test_another_users_import_is_not_held_up(app, login, people, world):
+    other = make_user("admin2", "第二管理员", PASSWORD, Role.ADMIN)
+    db.session.commit()
+    with assets.one_import_at_a_time(other):
+        response = upload(login("admin"), csv_bytes("mobile,date,assets", "13800138001,2026-11-01,1"))
+    assert response.status_code == 200 and count(AssetSnapshot) == 1
+
+
+def test_a_claim_left_by_a_dead_worker_lapses_after_the_lease(app, login, people, world):
+    db.session.add(JobRun(job=assets.IMPORT_JOB, run_key=f"user:{world.admin.id}", owner="gone:1",
+                          started_at=utcnow() - assets.IMPORT_LEASE - timedelta(minutes=1)))
+    db.session.commit()
+    response = upload(login("admin"), csv_bytes("mobile,date,assets", "13800138001,2026-11-01,1"))
+    assert response.status_code == 200 and count(AssetSnapshot) == 1
+
+
+def test_a_refused_file_frees_the_slot(app, login, people, world):
+    admin = login("admin")
+    assert upload(admin, csv_bytes("mobile,date,assets", "13800138001,2026-13-01,1")).status_code == 422
+    assert upload(admin, csv_bytes("mobile,date,assets", "13800138001,2026-11-01,1")).status_code == 200
+    assert count(AssetSnapshot) == 1

@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.forms.assets import AssetImportForm, SnapshotForm
 from crm.models import Role
 from crm.routes.errors import MESSAGES as ERROR_MESSAGES
-from crm.routes.helpers import render, see_other
+from crm.routes.helpers import local_datetime, render, see_other
 from crm.services import assets
 from crm.services.access import get_client_or_404
 
@@ -74,16 +74,25 @@ def upload():
         abort(403)
     form = AssetImportForm()
     result = None
+    status = 200
     if form.validate_on_submit():
-        result = assets.import_assets(form.file.data.stream, current_user)
-        if result.ok:
-            db.session.commit()
-        else:
-            db.session.rollback()
-    failed = bool(form.errors) or (result is not None and not result.ok)
+        try:
+            with assets.one_import_at_a_time(current_user):
+                result = assets.import_assets(form.file.data.stream, current_user)
+                if result.ok:
+                    db.session.commit()
+                else:
+                    db.session.rollback()
+        except assets.ImportRunning as running:
+            form.file.errors = [_("An import of yours is still running (started at %(time)s). "
+                                  "Wait until it has finished, then upload the file again.",
+                                  time=local_datetime(running.since, "HH:mm"))]
+            status = 409
+    if status == 200 and (form.errors or (result is not None and not result.ok)):
+        status = 422
     return render("assets/upload.html", form=form, result=result,
                   errors=_error_rows(result) if result is not None else [],
-                  columns=COLUMN_HELP, status=422 if failed else 200)
+                  columns=COLUMN_HELP, status=status)
 
 
 @bp.route("/clients/<int:client_id>/assets", methods=["GET", "POST"])

@@ -1,29 +1,36 @@
 """Asset snapshots: import the back office's CSV, enter one by hand, recompute client tiers.
 
 An import is all-or-nothing and idempotent: every row is validated first and nothing is written
-if any row is wrong; the same file imported twice adds nothing. Clients are resolved, snapshots
-written and tiers recomputed in a handful of set-based statements, never one query per row.
-Services flush; the caller (CLI command or route) commits.
+if any row is wrong; the same file imported twice adds nothing. The file is read as a stream and
+its records kept in a temporary table, so memory does not grow with the file; clients are resolved,
+snapshots written and tiers recomputed in a handful of set-based statements, never one query per row.
+Services flush; the caller (CLI command or route) commits. A user runs one import at a time
+(`one_import_at_a_time`), across every web worker: that claim alone commits, as a job run does.
 """
 from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
+import itertools
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 
 from crm.domain.formats import InvalidFormat, normalize_mobile, yuan_to_fen
 from crm.extensions import db
-from crm.models import AssetSnapshot, Client, TierChange, User, utcnow
+from crm.models import AssetSnapshot, Client, JobRun, TierChange, User, utcnow
 from crm.models.base import UTCDateTime
 from crm.services import dialect
 
@@ -34,10 +41,12 @@ __all__ = [
     "MESSAGES",
     "AddResult",
     "ImportResult",
+    "ImportRunning",
     "RowError",
     "add_snapshot",
     "format_error",
     "import_assets",
+    "one_import_at_a_time",
     "parse_date",
     "recompute_tiers",
     "snapshots_of",
@@ -187,30 +196,73 @@ def _shown(value: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _decode(data: bytes) -> str | None:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
+_READ_BYTES = 1024 * 1024  # the file is read in pieces of this size, never whole
+
+
+class _Source(io.RawIOBase):
+    """Any binary stream (an upload's temporary file, an open file, bytes) as a raw stream to buffer."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _encoding(stream: BinaryIO, start: int, errors: _Errors) -> str | None:
+    """UTF-8 or GB18030, checked over the whole file piece by piece; None (and an error) if neither.
+
+    Also refuses a file over MAX_BYTES. The stream is read once per candidate and left at `start`.
+    """
+    for name in ("utf-8", "gb18030"):
+        stream.seek(start)
+        decoder = codecs.getincrementaldecoder(name)()
+        size = 0
+        try:
+            while chunk := stream.read(_READ_BYTES):
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    errors.add(0, "file.too_large", megabytes=MAX_BYTES // (1024 * 1024))
+                    return None
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        stream.seek(start)
+        return name
+    errors.add(0, "file.encoding")
+    return None
+
+
+def _text(stream: BinaryIO, errors: _Errors) -> Iterator[str] | None:
+    """The file's lines as text (newlines kept, as csv wants them), or None with the error noted."""
+    if not stream.seekable():
+        raise ValueError("import_assets needs a seekable stream (a file, or bytes)")
+    start = stream.tell()
+    bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    start += len(codecs.BOM_UTF8) if bom else 0
+    encoding = _encoding(stream, start, errors)
+    if encoding is None:
         return None
+    return io.TextIOWrapper(io.BufferedReader(_Source(stream), _READ_BYTES), encoding=encoding, newline="")
 
 
-def _sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(first_line: str) -> str:
     """Comma, unless the header line clearly uses semicolons or tabs (some Excel locales)."""
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+def _records(lines: Iterator[str]) -> Iterator[tuple[int, list[str] | None]]:
     """(line, cells) for each CSV record; a record's line is its row number in a spreadsheet."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    first = next(lines, "")
+    reader = csv.reader(itertools.chain([first], lines), delimiter=_sniff_delimiter(first.split("\n", 1)[0]))
     line = 0
     while True:
         line += 1
@@ -219,7 +271,7 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error:
-            yield line, None  # type: ignore[misc]  # reported as file.malformed by the caller
+            yield line, None  # reported as file.malformed by the caller
             return
         yield line, cells
 
@@ -234,37 +286,42 @@ class _Row:
 
 
 class _Errors:
-    """All errors of a file; sorted by line when done."""
+    """The errors of a file: all counted, only the first MAX_ERRORS (by line) kept, so memory stays small."""
 
     def __init__(self) -> None:
         self.items: list[RowError] = []
+        self.count = 0
+        self.fatal = False  # a file or header error: the rows are not checked against the clients
 
     def add(self, line: int, code: str, **params) -> None:
+        self.count += 1
+        self.fatal = self.fatal or code.startswith(("file.", "header."))
         self.items.append(RowError(line, code, params))
+        if len(self.items) >= 4 * MAX_ERRORS:
+            self.items = self.sorted()[:MAX_ERRORS]
 
     def __bool__(self) -> bool:
-        return bool(self.items)
+        return self.count > 0
 
     def sorted(self) -> list[RowError]:
+        # Stable: a line's errors of one code keep the order they were found in (mobile, then number).
         return sorted(self.items, key=lambda e: (e.line, _RANK.get(e.code, 99)))
 
 
-def _parse(text: str, errors: _Errors, today: date,
-           progress: Callable[[int], None] | None) -> list[_Row]:
-    records = _records(text)
+def _header(records: Iterator[tuple[int, list[str] | None]], errors: _Errors) -> dict[str, int] | None:
+    """The position of each known column, from the first non-blank record; None with errors noted."""
     header: list[str] | None = None
     header_line = 0
     for line, cells in records:
         if cells is None:
             errors.add(line, "file.malformed")
-            return []
+            return None
         if any(cell.strip() for cell in cells):
             header, header_line = cells, line
             break
     if header is None:
         errors.add(0, "file.empty")
-        return []
-
+        return None
     index: dict[str, int] = {}
     for position, cell in enumerate(header):
         key = _header_key(cell)
@@ -279,16 +336,77 @@ def _parse(text: str, errors: _Errors, today: date,
     for key in ("as_of", "assets"):
         if key not in index:
             errors.add(header_line, "header.missing_column", column=COLUMN_LABELS[key])
-    if errors:
-        return []
+    return None if errors else index
 
-    def cell_of(cells: list[str], key: str) -> str:
+
+@functools.lru_cache(maxsize=4096)
+def _date_or_none(raw: str) -> date | None:
+    """parse_date, remembered: a back office file repeats a few dates on every row."""
+    try:
+        return parse_date(raw)
+    except InvalidFormat:
+        return None
+
+
+def _row(line: int, cells: list[str], index: dict[str, int], errors: _Errors, today: date) -> _Row:
+    """One data record checked on its own (formats, dates, amounts); errors noted, bad fields None."""
+
+    def cell_of(key: str) -> str:
         position = index.get(key)
         if position is None or position >= len(cells):
             return ""
         return cells[position].strip()
 
-    rows: list[_Row] = []
+    mobile_raw = cell_of("mobile")
+    number_raw = _fold(cell_of("client_no"))
+    date_raw = cell_of("as_of")
+    amount_raw = cell_of("assets")
+
+    mobile = None
+    if mobile_raw:
+        try:
+            mobile = normalize_mobile(mobile_raw)
+        except InvalidFormat:
+            errors.add(line, "row.bad_mobile", value=_shown(mobile_raw))
+    elif not number_raw:
+        errors.add(line, "row.no_client_key")
+
+    as_of = None
+    if not date_raw:
+        errors.add(line, "row.missing_date")
+    else:
+        as_of = _date_or_none(date_raw)
+        if as_of is None:
+            errors.add(line, "row.bad_date", value=_shown(date_raw))
+        elif as_of > today:
+            errors.add(line, "row.future_date", value=as_of.isoformat())
+            as_of = None
+
+    fen = None
+    if not amount_raw:
+        errors.add(line, "row.missing_amount")
+    else:
+        try:
+            fen = yuan_to_fen(amount_raw.lstrip("¥￥").strip())
+        except InvalidFormat:
+            errors.add(line, "row.bad_amount", value=_shown(amount_raw))
+        else:
+            if fen < 0:
+                errors.add(line, "row.negative_amount", value=_shown(amount_raw))
+                fen = None
+            elif fen > MAX_AMOUNT_FEN:
+                errors.add(line, "row.amount_too_large", value=_shown(amount_raw))
+                fen = None
+    return _Row(line, mobile, number_raw or None, as_of, fen)
+
+
+def _rows(lines: Iterator[str], errors: _Errors, today: date,
+          progress: Callable[[int], None] | None) -> Iterator[_Row]:
+    """Each non-blank data record of the file, checked on its own, one at a time (never a list)."""
+    records = _records(lines)
+    index = _header(records, errors)
+    if index is None:
+        return
     seen = 0
     for line, cells in records:
         seen += 1
@@ -299,52 +417,9 @@ def _parse(text: str, errors: _Errors, today: date,
             break
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, and the ",,," rows Excel leaves at the end
-        mobile_raw = cell_of(cells, "mobile")
-        number_raw = _fold(cell_of(cells, "client_no"))
-        date_raw = cell_of(cells, "as_of")
-        amount_raw = cell_of(cells, "assets")
-
-        mobile = None
-        if mobile_raw:
-            try:
-                mobile = normalize_mobile(mobile_raw)
-            except InvalidFormat:
-                errors.add(line, "row.bad_mobile", value=_shown(mobile_raw))
-        elif not number_raw:
-            errors.add(line, "row.no_client_key")
-
-        as_of = None
-        if not date_raw:
-            errors.add(line, "row.missing_date")
-        else:
-            try:
-                as_of = parse_date(date_raw)
-            except InvalidFormat:
-                errors.add(line, "row.bad_date", value=_shown(date_raw))
-            else:
-                if as_of > today:
-                    errors.add(line, "row.future_date", value=as_of.isoformat())
-                    as_of = None
-
-        fen = None
-        if not amount_raw:
-            errors.add(line, "row.missing_amount")
-        else:
-            try:
-                fen = yuan_to_fen(amount_raw.lstrip("¥￥").strip())
-            except InvalidFormat:
-                errors.add(line, "row.bad_amount", value=_shown(amount_raw))
-            else:
-                if fen < 0:
-                    errors.add(line, "row.negative_amount", value=_shown(amount_raw))
-                    fen = None
-                elif fen > MAX_AMOUNT_FEN:
-                    errors.add(line, "row.amount_too_large", value=_shown(amount_raw))
-                    fen = None
-        rows.append(_Row(line, mobile, number_raw or None, as_of, fen))
+        yield _row(line, cells, index, errors, today)
     if progress is not None and seen % _PROGRESS_EVERY:
         progress(seen % _PROGRESS_EVERY)
-    return rows
 
 
 # --------------------------------------------------------------------------- database helpers
@@ -367,15 +442,6 @@ def _among(column: sa.ColumnElement, values: Iterable, item_type: sa.types.TypeE
     else:
         for chunk in _chunks(ordered):
             yield column.in_(chunk)
-
-
-def _lookup(column: sa.ColumnElement, values: Iterable[str]) -> dict[str, int]:
-    """Map each value of a unique client column to the client id, in bulk queries."""
-    found: dict[str, int] = {}
-    for condition in _among(column, values, sa.String()):
-        query = sa.select(column, Client.id).where(condition)
-        found.update({value: client_id for value, client_id in db.session.execute(query)})
-    return found
 
 
 def _plausible_client_no(value: str) -> bool:
@@ -537,6 +603,21 @@ def recompute_tiers(client_ids: Sequence[int] | None = None, source: str = "impo
     return changed
 
 
+def _recompute_where(condition: str, source: str) -> int:
+    """recompute_tiers for the clients that `condition` (SQL on clients `c`) selects, in one pass."""
+    params = {"now": utcnow(), "source": source}
+    target = _TARGET_SQL.format(clients=condition)
+    if dialect.is_postgresql():
+        changed = db.session.execute(_bind(_PG_RECOMPUTE_SQL.format(target=target)), params).rowcount
+    else:
+        changed = db.session.execute(_bind(_SQLITE_INSERT_CHANGES_SQL.format(target=target)), params).rowcount
+        db.session.execute(sa.text(_SQLITE_UPDATE_CLIENTS_SQL.format(target=target)))
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, Client):
+            db.session.expire(obj, ["tier_id", "tier"])
+    return changed
+
+
 def tier_changes_of(client: Client, limit: int = 50) -> list[TierChange]:
     """A client's tier changes, newest first (for the client's asset page and timeline)."""
     query = (sa.select(TierChange).where(TierChange.client_id == client.id)
@@ -545,18 +626,154 @@ def tier_changes_of(client: Client, limit: int = 50) -> list[TierChange]:
 
 
 # --------------------------------------------------------------------------- import
+#
+# The file is read as a stream: each record is checked on its own and written, in chunks, to a
+# temporary table (`import_rows`, private to this database connection); matching clients, finding
+# duplicates, counting and writing the snapshots are then set-based statements over that table. So
+# the memory used does not grow with the file: a 50 MB, 1,000,000-row file stays well under 200 MB.
+
+STAGE_CHUNK = 10_000  # records written to the temporary table per statement
+
+_STAGE_TABLE = "import_rows"
+_CREATE_STAGE_SQL = f"""
+CREATE TEMPORARY TABLE {_STAGE_TABLE} (
+    line INTEGER NOT NULL,
+    mobile VARCHAR(11),
+    client_no VARCHAR(30),
+    client_no_given BOOLEAN NOT NULL,
+    client_no_shown VARCHAR(80),
+    as_of DATE,
+    fen BIGINT,
+    mobile_client_id INTEGER,
+    number_client_id INTEGER,
+    client_id INTEGER
+)
+"""
+_INSERT_STAGE_SQL = sa.text(
+    f"INSERT INTO {_STAGE_TABLE} (line, mobile, client_no, client_no_given, client_no_shown, as_of, fen) "
+    "VALUES (:line, :mobile, :client_no, :client_no_given, :client_no_shown, :as_of, :fen)"
+).bindparams(sa.bindparam("as_of", type_=sa.Date()), sa.bindparam("client_no_given", type_=sa.Boolean()))
+
+# The client of each record: by mobile, by client number, then the one both agree on.
+_RESOLVE_SQL = (
+    f"UPDATE {_STAGE_TABLE} SET mobile_client_id = c.id FROM clients c WHERE c.mobile = {_STAGE_TABLE}.mobile",
+    f"UPDATE {_STAGE_TABLE} SET number_client_id = c.id FROM clients c "
+    f"WHERE c.account_no = {_STAGE_TABLE}.client_no",
+    f"""UPDATE {_STAGE_TABLE} SET client_id = COALESCE(mobile_client_id, number_client_id)
+        WHERE NOT (mobile IS NOT NULL AND mobile_client_id IS NULL)
+          AND NOT (client_no_given AND number_client_id IS NULL)
+          AND NOT (mobile_client_id IS NOT NULL AND number_client_id IS NOT NULL
+                   AND mobile_client_id <> number_client_id)""",
+)
+
+# Errors found against the database, each kind in line order with its total; at most MAX_ERRORS read.
+_PROBLEM_SQL = {
+    "unknown_mobile": f"""SELECT line, mobile, NULL, count(*) OVER () FROM {_STAGE_TABLE}
+        WHERE mobile IS NOT NULL AND mobile_client_id IS NULL ORDER BY line LIMIT :limit""",
+    "unknown_number": f"""SELECT line, client_no_shown, NULL, count(*) OVER () FROM {_STAGE_TABLE}
+        WHERE client_no_given AND number_client_id IS NULL ORDER BY line LIMIT :limit""",
+    "mismatch": f"""SELECT line, mobile, client_no_shown, count(*) OVER () FROM {_STAGE_TABLE}
+        WHERE mobile_client_id IS NOT NULL AND number_client_id IS NOT NULL
+          AND mobile_client_id <> number_client_id ORDER BY line LIMIT :limit""",
+    "duplicate": f"""SELECT line, first_line, NULL, count(*) OVER () FROM (
+            SELECT line, min(line) OVER (PARTITION BY client_id, as_of) AS first_line FROM {_STAGE_TABLE}
+            WHERE client_id IS NOT NULL AND as_of IS NOT NULL) d
+        WHERE line <> first_line ORDER BY line LIMIT :limit""",
+}
+
+_COUNT_SQL = f"""
+SELECT count(*), count(DISTINCT r.client_id),
+       coalesce(sum(CASE WHEN s.client_id IS NULL THEN 1 ELSE 0 END), 0),
+       coalesce(sum(CASE WHEN s.total_assets_fen <> r.fen THEN 1 ELSE 0 END), 0)
+FROM {_STAGE_TABLE} r
+LEFT JOIN asset_snapshots s ON s.client_id = r.client_id AND s.as_of = r.as_of
+"""
+
+# `WHERE 1 = 1`: SQLite needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
+_WRITE_SQL = f"""
+INSERT INTO asset_snapshots (client_id, as_of, total_assets_fen, source, created_by_id, created_at)
+SELECT client_id, as_of, fen, :source, :actor_id, :now FROM {_STAGE_TABLE} WHERE 1 = 1
+ON CONFLICT (client_id, as_of) DO UPDATE SET
+    total_assets_fen = excluded.total_assets_fen, source = excluded.source,
+    created_by_id = excluded.created_by_id, created_at = excluded.created_at
+WHERE asset_snapshots.total_assets_fen <> excluded.total_assets_fen
+"""
 
 
-def _read(stream: bytes | BinaryIO) -> bytes:
-    if isinstance(stream, (bytes, bytearray, memoryview)):
-        return bytes(stream)
-    return stream.read(MAX_BYTES + 1)
+def _drop_stage() -> None:
+    schema = "pg_temp" if dialect.is_postgresql() else "temp"
+    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {schema}.{_STAGE_TABLE}"))
+
+
+def _stage(rows: Iterator[_Row]) -> int:
+    """Write the records to the temporary table in chunks; returns how many."""
+    count = 0
+    chunk: list[dict] = []
+    for row in rows:
+        number = row.client_no
+        chunk.append({
+            "line": row.line, "mobile": row.mobile,
+            "client_no": number if number and _plausible_client_no(number) else None,
+            "client_no_given": number is not None, "client_no_shown": _shown(number) if number else None,
+            "as_of": row.as_of, "fen": row.fen,
+        })
+        if len(chunk) >= STAGE_CHUNK:
+            db.session.execute(_INSERT_STAGE_SQL, chunk)
+            count += len(chunk)
+            chunk = []
+    if chunk:
+        db.session.execute(_INSERT_STAGE_SQL, chunk)
+        count += len(chunk)
+    return count
+
+
+def _check_against_clients(errors: _Errors) -> None:
+    """Match each record to its client; note unknown clients, mismatches and duplicate (client, date)."""
+    for statement in _RESOLVE_SQL:
+        db.session.execute(sa.text(statement))
+    for kind, sql in _PROBLEM_SQL.items():
+        found = db.session.execute(sa.text(sql), {"limit": MAX_ERRORS}).all()
+        for line, first, second, _total in found:
+            if kind == "unknown_mobile":
+                errors.add(line, "row.unknown_client", key="mobile", value=first)
+            elif kind == "unknown_number":
+                errors.add(line, "row.unknown_client", key="client_no", value=first)
+            elif kind == "mismatch":
+                errors.add(line, "row.client_mismatch", mobile=first, client_no=second)
+            else:
+                errors.add(line, "row.duplicate", first_line=first)
+        if found:
+            errors.count += found[0][3] - len(found)  # counted, not kept
+
+
+def _write(result: ImportResult, source: str, actor_id: int | None) -> None:
+    """Count new, replaced and unchanged snapshots, then write them in one statement."""
+    rows, clients, inserted, updated = db.session.execute(sa.text(_COUNT_SQL)).one()
+    result.clients, result.inserted, result.updated = clients, inserted, updated
+    result.unchanged = rows - inserted - updated
+    if inserted or updated:
+        db.session.execute(sa.text(_WRITE_SQL).bindparams(sa.bindparam("now", type_=UTCDateTime())),
+                           {"source": source, "actor_id": actor_id, "now": utcnow()})
+
+
+def _import_staged(result: ImportResult, errors: _Errors, lines: Iterator[str], actor: User | None,
+                   source: str, today: date, progress: Callable[[int], None] | None) -> None:
+    """Stage and check the records; when there is no error at all, write them and re-tier the clients."""
+    result.rows = _stage(_rows(lines, errors, today, progress))
+    if not result.rows and not errors:
+        errors.add(0, "file.empty")
+    if errors.fatal:
+        return
+    _check_against_clients(errors)
+    if errors:
+        return
+    _write(result, source, actor.id if actor is not None else None)
+    result.tier_changes = _recompute_where(f"c.id IN (SELECT client_id FROM {_STAGE_TABLE})", source)
 
 
 def _finish(result: ImportResult, errors: _Errors) -> ImportResult:
-    ordered = errors.sorted()
-    result.error_count = len(ordered)
-    result.errors = ordered[:MAX_ERRORS]
+    result.error_count = errors.count
+    result.errors = errors.sorted()[:MAX_ERRORS]
     return result
 
 
@@ -565,77 +782,28 @@ def import_assets(stream: bytes | BinaryIO, actor: User | None, source: str = "i
                   progress: Callable[[int], None] | None = None) -> ImportResult:
     """Validate and import a back office CSV of (client mobile or number, date, total assets).
 
-    All-or-nothing: with any error the result lists them (line numbers as in a spreadsheet) and
-    nothing is written. Otherwise new snapshots are inserted, changed amounts replaced, identical
-    ones left alone, and the tiers of the file's clients recomputed. `progress(n)` is called as rows
-    are checked. Flushes; the caller commits.
+    All-or-nothing: with any error the result lists them (line numbers as in a spreadsheet; the
+    first MAX_ERRORS, and how many in all) and nothing is written. Otherwise new snapshots are
+    inserted, changed amounts replaced, identical ones left alone, and the tiers of the file's
+    clients recomputed. `stream` is a seekable binary file (or bytes), read piece by piece.
+    `progress(n)` is called as rows are checked. Flushes; the caller commits.
     """
     today = today or datetime.now(SHANGHAI).date()
+    if isinstance(stream, (bytes, bytearray, memoryview)):
+        stream = io.BytesIO(bytes(stream))
     result = ImportResult()
     errors = _Errors()
-    data = _read(stream)
-    if len(data) > MAX_BYTES:
-        errors.add(0, "file.too_large", megabytes=MAX_BYTES // (1024 * 1024))
+    lines = _text(stream, errors)
+    if lines is None:
         return _finish(result, errors)
-    text = _decode(data)
-    if text is None:
-        errors.add(0, "file.encoding")
-        return _finish(result, errors)
-    rows = _parse(text, errors, today, progress)
-    result.rows = len(rows)
-    if not rows and not errors:
-        errors.add(0, "file.empty")
-    if any(e.code.startswith(("file.", "header.")) for e in errors.items):
-        return _finish(result, errors)
-
     db.session.flush()
-    by_mobile = _lookup(Client.mobile, {r.mobile for r in rows if r.mobile})
-    by_number = _lookup(Client.account_no,
-                        {r.client_no for r in rows if r.client_no and _plausible_client_no(r.client_no)})
-
-    first_line: dict[tuple[int, date], int] = {}
-    values: dict[tuple[int, date], int] = {}
-    for row in rows:
-        client_id = None
-        from_mobile = by_mobile.get(row.mobile) if row.mobile else None
-        from_number = by_number.get(row.client_no) if row.client_no else None
-        if row.mobile and from_mobile is None:
-            errors.add(row.line, "row.unknown_client", key="mobile", value=row.mobile)
-        if row.client_no and from_number is None:
-            errors.add(row.line, "row.unknown_client", key="client_no", value=_shown(row.client_no))
-        if from_mobile is not None and from_number is not None and from_mobile != from_number:
-            errors.add(row.line, "row.client_mismatch", mobile=row.mobile, client_no=_shown(row.client_no))
-        elif not (row.mobile and from_mobile is None) and not (row.client_no and from_number is None):
-            client_id = from_mobile or from_number
-        if client_id is None or row.as_of is None:
-            continue
-        key = (client_id, row.as_of)
-        if key in first_line:
-            errors.add(row.line, "row.duplicate", first_line=first_line[key])
-            continue
-        first_line[key] = row.line
-        if row.fen is not None:
-            values[key] = row.fen
+    _drop_stage()
+    db.session.execute(sa.text(_CREATE_STAGE_SQL))
+    # On an exception the table stays until the caller's rollback (or the next import) drops it.
+    _import_staged(result, errors, lines, actor, source, today, progress)
+    _drop_stage()
     if errors:
         return _finish(result, errors)
-
-    existing = _existing(set(values))
-    actor_id = actor.id if actor is not None else None
-    to_write = []
-    for (client_id, as_of), fen in values.items():
-        before = existing.get((client_id, as_of))
-        if before == fen:
-            result.unchanged += 1
-            continue
-        if before is None:
-            result.inserted += 1
-        else:
-            result.updated += 1
-        to_write.append({"client_id": client_id, "as_of": as_of, "total_assets_fen": fen})
-    _upsert(to_write, source, actor_id)
-    client_ids = sorted({client_id for client_id, _ in values})
-    result.clients = len(client_ids)
-    result.tier_changes = recompute_tiers(client_ids, source=source)
     if result.inserted or result.updated or result.tier_changes:
         from crm.services import audit
 
@@ -644,6 +812,81 @@ def import_assets(stream: bytes | BinaryIO, actor: User | None, source: str = "i
             "unchanged": result.unchanged, "tier_changes": result.tier_changes})
     db.session.flush()
     return result
+
+
+# --------------------------------------------------------------------------- one import at a time
+
+IMPORT_JOB = "asset-import"  # the job_runs row a user's running import holds (run_key user:<id>)
+# A claim older than this is taken to be left by a worker that died mid-import: the next may start.
+IMPORT_LEASE = timedelta(minutes=15)
+
+
+class ImportRunning(Exception):
+    """This user has an import running already (in this process or another); `since` is when it began."""
+
+    def __init__(self, since: datetime) -> None:
+        super().__init__(f"an import by this user is running since {since.isoformat()}")
+        self.since = since
+
+
+def _import_key(user: User | None) -> str:
+    return f"user:{user.id}" if user is not None else "command-line"
+
+
+def _claim_import(key: str, owner: str) -> None:
+    """Take the user's import slot (a committed job_runs row, seen by every process) or raise ImportRunning."""
+    now = utcnow()
+    try:
+        db.session.add(JobRun(job=IMPORT_JOB, run_key=key, owner=owner, started_at=now))
+        db.session.commit()
+        return
+    except IntegrityError:
+        db.session.rollback()
+    # The row is there: it is free once finished, or when its lease ran out. One conditional
+    # UPDATE decides between two takers.
+    taken = db.session.execute(
+        sa.update(JobRun).where(JobRun.job == IMPORT_JOB, JobRun.run_key == key,
+                                sa.or_(JobRun.finished_at.is_not(None), JobRun.started_at < now - IMPORT_LEASE))
+        .values(owner=owner, started_at=now, finished_at=None, outcome="")
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if taken != 1:
+        since = db.session.execute(sa.select(JobRun.started_at).where(
+            JobRun.job == IMPORT_JOB, JobRun.run_key == key)).scalar_one_or_none()
+        raise ImportRunning(since or now)
+
+
+def _release_import(key: str, owner: str, outcome: str) -> None:
+    db.session.execute(sa.update(JobRun).where(JobRun.job == IMPORT_JOB, JobRun.run_key == key,
+                                               JobRun.owner == owner)
+                       .values(finished_at=utcnow(), outcome=outcome[:500])
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+@contextmanager
+def one_import_at_a_time(user: User | None) -> Iterator[None]:
+    """Hold the user's import slot while the block runs; raise ImportRunning if it is taken.
+
+    The slot is a row in job_runs, committed before the import starts, so a second import by the
+    same user is refused in any web worker or command. The block imports and commits (or rolls
+    back); the slot is then released, with an outcome, in a commit of its own. A worker killed
+    mid-import leaves the row: after IMPORT_LEASE it counts as free.
+    """
+    from crm.services.jobs import owner_name
+
+    key = _import_key(user)
+    owner = f"{owner_name()}:{secrets.token_hex(4)}"
+    _claim_import(key, owner)
+    outcome = "done"
+    try:
+        yield
+    except BaseException as exc:
+        db.session.rollback()
+        outcome = f"error: {exc!r}"
+        raise
+    finally:
+        _release_import(key, owner, outcome)
 
 
 # --------------------------------------------------------------------------- manual entry
