@@ -77,12 +77,10 @@ def register_extensions(app: Flask) -> None:
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     limiter.init_app(app)
 
-    from crm.models import User
+    # Who is signed in comes only from a live server-side session row (crm.services.sessions).
+    from crm.routes import sessions as session_routes
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    session_routes.register(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -101,12 +99,13 @@ def register_blueprints(app: Flask) -> None:
         outbox,
         plans,
         profiles,
+        sessions,
         suitability,
         visits,
     )
 
     for module in (main, auth, clients, visits, followups, profiles, suitability, admin, assets, outbox,
-                   complaints, plans):
+                   complaints, plans, sessions):
         app.register_blueprint(module.bp)
 
 

@@ -24,6 +24,8 @@ VARIABLES: dict[str, str] = {
     "CRM_DATABASE_URL": "web, scheduler",
     "CRM_SESSION_COOKIE_SECURE": "web",
     "CRM_SESSION_HOURS": "web",
+    "CRM_SESSION_IDLE_MINUTES": "web",
+    "CRM_REMEMBER_DAYS": "web",
     "CRM_RATELIMIT_STORAGE_URI": "web",
     "CRM_LOGIN_LIMIT_PER_ADDRESS": "web",
     "CRM_SIGNIN_WINDOW_MINUTES": "web",
@@ -127,6 +129,14 @@ def _int(settings: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, found {value!r}") from None
+
+
+def _at_least_one(settings: Mapping[str, str], name: str, default: int) -> int:
+    """Read a whole-number setting that must be 1 or more (a duration)."""
+    value = _int(settings, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, found {value}")
+    return value
 
 
 def _time_of_day(settings: Mapping[str, str], name: str, default: str) -> str:
@@ -235,6 +245,11 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": _int(env, "CRM_SESSION_HOURS", 12) * 3600,
+        # Server-side sessions (crm.services.sessions): absolute lifetime, idle timeout, "keep me signed in".
+        "CRM_SESSION_HOURS": _at_least_one(env, "CRM_SESSION_HOURS", 12),
+        "CRM_SESSION_IDLE_SECONDS": _at_least_one(env, "CRM_SESSION_IDLE_MINUTES", 30) * 60,
+        "CRM_REMEMBER_DAYS": _at_least_one(env, "CRM_REMEMBER_DAYS", 30),
+        "CRM_SESSION_WARN_SECONDS": 120,  # the page warns this long before an idle session ends
         # Tokens live as long as the session: a form left open at the counter for an hour
         # must still submit instead of losing what was typed.
         "WTF_CSRF_TIME_LIMIT": None,

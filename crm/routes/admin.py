@@ -18,7 +18,7 @@ from crm.forms.suitability import ProductForm, QuestionnaireForm, settings_form
 from crm.labels import QUESTIONNAIRE_ERRORS, SETTING_NAMES, choices
 from crm.models import Client, Outlet, Product, Questionnaire, Role, Team, User
 from crm.routes.helpers import local_datetime, render, see_other
-from crm.services import audit, csv_export, settings, suitability, users
+from crm.services import audit, csv_export, sessions, settings, suitability, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -84,7 +84,20 @@ def user_edit(user_id: int):
         db.session.commit()
         flash(_("User %(name)s saved.", name=user.display_name), "success")
         return see_other(url_for("admin.user_list"))
-    return render("admin/user_form.html", form=form, user=user, status=422 if form.errors else 200)
+    return render("admin/user_form.html", form=form, user=user, status=422 if form.errors else 200,
+                  user_sessions=sessions.live_sessions(user), device_label=sessions.device_label)
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+def user_sessions_end(user_id: int):
+    """Sign a user out everywhere (a lost phone): every session and remember cookie ends; audited."""
+    user = db.get_or_404(User, user_id)
+    own = user.id == current_user.id
+    count = sessions.end_all(user, "admin", current_user, keep=sessions.current() if own else None)
+    db.session.commit()
+    flash(_("%(name)s is signed out everywhere (%(count)s sessions ended).", name=user.display_name, count=count),
+          "success")
+    return see_other(url_for("admin.user_edit", user_id=user.id))
 
 
 @bp.route("/teams", methods=["GET", "POST"])

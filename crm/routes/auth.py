@@ -5,12 +5,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from crm.extensions import db, limiter
 from crm.forms.auth import LoginForm, SettingsForm
 from crm.routes.helpers import render, see_other
-from crm.services import signin, users
+from crm.services import sessions, signin, users
 
 bp = Blueprint("auth", __name__)
 
@@ -49,9 +49,7 @@ def login():
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
             signin.record_success(user, form.username.data, address)
-            session.clear()
-            login_user(user, remember=form.remember.data)
-            session.permanent = True
+            sessions.sign_in(user, remember=form.remember.data)
             users.require_change_if_weak(user, form.password.data)
             db.session.commit()
             return see_other(_safe_next(request.args.get("next")))
@@ -66,9 +64,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
-    logout_user()
-    session.clear()
+    """Sign out: this browser's session ends on the server, and its remember cookie with it."""
+    sessions.sign_out()
+    db.session.commit()
     return see_other(url_for("auth.login"))
 
 

@@ -15,6 +15,7 @@ from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, Reveal
 from crm.labels import FIELD_NAMES, choices
 from crm.models import Role, Stage
 from crm.routes.helpers import render, see_other
+from crm.routes.sessions import restored_input
 from crm.services import audit, clients, plans, submissions
 from crm.services.access import (
     answers_for,
@@ -62,11 +63,13 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Capture a prospect: name and mobile first, the rest optional."""
-    form = ProspectForm()
+    restored = restored_input("clients.new")  # typed here when the session ran out
+    form = ProspectForm(formdata=restored) if restored is not None else ProspectForm()
     form.set_outlets(all_outlets(active_only=True))
     if request.method == "GET":
         form.token.data = submissions.new_token()
-        form.outlet_id.data = str(current_user.outlet_id or "")
+        if restored is None:
+            form.outlet_id.data = str(current_user.outlet_id or "")
     elif form.validate_on_submit():
         if not form.token.data:
             form.token.data = submissions.new_token()

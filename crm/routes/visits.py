@@ -10,6 +10,7 @@ from crm.extensions import db
 from crm.forms.clients import VisitForm
 from crm.models import Client
 from crm.routes.helpers import followup_title, render, see_other
+from crm.routes.sessions import restored_input
 from crm.services import clients, followups, submissions
 from crm.services.access import can_see_client, get_client_or_404, get_visit_or_404
 
@@ -39,10 +40,11 @@ def new(client_id: int):
         followup = followups.get_followup_or_404(followup_id, current_user)
         if followup.client_id != client.id:
             abort(404)
-    form = VisitForm()
+    restored = restored_input("visits.new")  # typed here when the session ran out
+    form = VisitForm(formdata=restored) if restored is not None else VisitForm()
     if request.method == "GET":
         form.token.data = submissions.new_token()
-        if followup is not None:
+        if followup is not None and restored is None:
             # Completing a follow-up: the visit form starts from what the follow-up asked for.
             form.channel.data = "visit" if followup.kind == "visit" else "phone"
             form.summary.data = followup_title(followup)

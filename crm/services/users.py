@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from crm.domain.passwords import password_problems
 from crm.extensions import db
 from crm.models import Outlet, Team, User, utcnow
-from crm.services import audit
+from crm.services import audit, sessions
 
 # Checked against when the username is unknown, so a failed sign-in takes the same time either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -63,6 +63,9 @@ def update_settings(user: User, locale: str, new_password: str | None) -> None:
     user.locale = locale
     if new_password:
         change_password(user, new_password, actor=user)
+        # Every other device is signed out; this one goes on under a new key (an old copied cookie stops).
+        sessions.end_all(user, "password-change", user, keep=sessions.current())
+        sessions.rotate_current()
     db.session.flush()
 
 
@@ -97,6 +100,14 @@ def update_user(user: User, actor: User, new_password: str | None = None, **fiel
         change_password(user, new_password, actor)
         changed.append("password")
     db.session.flush()
+    if new_password or "deactivated" in changed:
+        # A reset or a deactivation signs the user out everywhere (an admin resetting their own
+        # password stays signed in on this device, under a new key).
+        own = actor is not None and actor.id == user.id
+        sessions.end_all(user, "deactivated" if "deactivated" in changed else "password-reset", actor,
+                         keep=sessions.current() if own else None)
+        if own:
+            sessions.rotate_current()
     new_team = db.session.get(Team, user.team_id) if user.team_id else None
     audit.record(actor, "user.update", "user", user.id, params={
         "username": user.username, "changes": changed, "role": user.role,
