@@ -407,6 +407,30 @@ SETTING_NAMES.update({
     "reminder_lead_minutes": _l("Send follow-up reminder emails this many minutes before the due time"),
 })
 
+SETTING_NAMES.update({
+    "capture_clash_per_hour": _l("Numbers already on file (another person's client) one person may enter per hour"),
+})
+
+# 撞单 (crm.services.capture_clash): what the person entering a number already on file is told.
+CAPTURE_CLASH_MESSAGES = {
+    "team": _l("This mobile number belongs to a client of %(owner)s. "
+               "Your team lead can reassign the client if needed."),
+    "elsewhere": _l("This mobile number is already on file. If the client should be yours, "
+                    "a team lead or compliance can help."),
+    "edit": _l("This mobile number is already on another client's file."),
+    "refused": _l("Too many numbers already on file were entered in the last hour. "
+                  "Try again later or ask your team lead."),
+}
+
+# ...and how the audit trail names the answer and the form.
+CAPTURE_CLASH_ANSWERS = {
+    "visible": _l("taken to the client (may open it)"),
+    "team": _l("told the owner (same team)"),
+    "elsewhere": _l("told only that it is on file"),
+    "refused": _l("refused: too many in an hour"),
+}
+CAPTURE_CLASH_FORMS = {"capture": _l("new prospect"), "edit": _l("client file edit")}
+
 # ---------------------------------------------------------------- the audit trail
 
 AUDIT_ACTIONS = {
@@ -450,6 +474,7 @@ AUDIT_ACTIONS = {
     "export.audit": _l("Audit trail downloaded (CSV)"),
     "export.complaints": _l("Complaints downloaded (CSV)"),
     "export.recommendations": _l("Recommendations downloaded (CSV)"),
+    "client.capture_clash": _l("Mobile number already on file entered (撞单)"),
 }
 
 # Details of events with structured parameters (older events keep their English text).
@@ -495,6 +520,7 @@ AUDIT_DETAILS = {
     "export.complaints": _l("Tab %(tab)s: %(rows)s complaints"),
     "export.recommendations": _l("Filters: result %(outcome)s, product %(product_id)s, from %(since_day)s to "
                                  "%(until_day)s: %(rows)s recommendations"),
+    "client.capture_clash": _l("%(mobile)s in the %(form)s form: %(answer)s"),
 }
 
 # Parameters whose values are codes, and the label mapping (a name in this module) that translates them.
@@ -502,6 +528,7 @@ AUDIT_PARAM_LABELS = {
     "role": "ROLES", "from_type": "INVESTOR_TYPES", "to_type": "INVESTOR_TYPES", "criterion": "INVESTOR_CRITERIA",
     "setting": "SETTING_NAMES", "item_kind": "PLAN_ITEM_KINDS", "changes": "AUDIT_CHANGE_NAMES",
     "changed": "AUDIT_CHANGE_NAMES", "kind": "AUDIT_CHANGE_NAMES", "tab": "COMPLAINT_TABS", "outcome": "OUTCOMES",
+    "answer": "CAPTURE_CLASH_ANSWERS", "form": "CAPTURE_CLASH_FORMS",
 }
 
 AUDIT_CHANGE_NAMES = {

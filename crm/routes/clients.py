@@ -12,15 +12,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from crm.domain.formats import mask_id_number, mask_mobile, parse_id
 from crm.extensions import db
 from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, RevealForm, StageForm
-from crm.labels import FIELD_NAMES, choices
+from crm.labels import CAPTURE_CLASH_MESSAGES, FIELD_NAMES, choices
 from crm.models import Role, Stage
 from crm.routes.helpers import render, see_other
 from crm.routes.sessions import restored_input
-from crm.services import audit, clients, plans, submissions
+from crm.services import audit, capture_clash, clients, plans, submissions
 from crm.services.access import (
     answers_for,
     assignable_owners,
-    can_see_client,
     get_client_or_404,
     get_owned_client_or_404,
 )
@@ -86,18 +85,13 @@ def new():
 
 
 def _duplicate_mobile(form, dup: clients.DuplicateMobile):
-    """撞单: open one's own client; for someone else's, name the owner and nothing more."""
-    if can_see_client(current_user, dup.client):
+    """撞单: a client one may open opens; a team-mate's names the owner; anyone else's says only "on file"."""
+    told = capture_clash.answer(current_user, dup.client, "capture")
+    db.session.commit()
+    if told == "visible":
         flash(_("This mobile number is already on file: here is the client."), "info")
         return see_other(url_for("clients.show", client_id=dup.client.id))
-    owner = dup.client.owner
-    if owner.team_id is not None and owner.team_id == current_user.team_id:
-        message = _("This mobile number belongs to a client of %(owner)s. "
-                    "Your team lead can reassign the client if needed.", owner=owner.display_name)
-    else:  # another team's client: only its lead or compliance can move it
-        message = _("This mobile number belongs to a client of %(owner)s in another team. "
-                    "To have it reassigned, ask that team's lead or compliance.", owner=owner.display_name)
-    form.mobile.errors.append(message)
+    form.mobile.errors.append(str(CAPTURE_CLASH_MESSAGES[told]) % {"owner": dup.client.owner.display_name})
     return render("clients/new.html", form=form, status=409)
 
 
@@ -199,9 +193,11 @@ def edit(client_id: int):
             # The next save is made knowing the other person's values: it may overwrite them.
             form.version.data = str(exc.current_version)
             form.loaded.data = _seal(client.id, exc.current_values)
-        except clients.DuplicateMobile:
+        except clients.DuplicateMobile as dup:
             db.session.rollback()
-            form.mobile.errors.append(_("This mobile number is already on another client's file."))
+            told = capture_clash.answer(current_user, dup.client, "edit")
+            db.session.commit()
+            form.mobile.errors.append(str(CAPTURE_CLASH_MESSAGES["refused" if told == "refused" else "edit"]))
         except clients.DuplicateIdNumber:
             db.session.rollback()
             form.id_number.errors.append(_("This ID number is already on another client's file."))

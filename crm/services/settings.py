@@ -41,6 +41,8 @@ SPECS = {
         SettingSpec("plan_grace_days", 7, 1, 60),
         # Reminder emails are handed to the mail server at least this many minutes before the due time.
         SettingSpec("reminder_lead_minutes", 15, 0, 1440),
+        # 撞单: clashes with clients a person cannot open, per person and hour, before entries are refused.
+        SettingSpec("capture_clash_per_hour", 10, 1, 1000),
     )
 }
 
