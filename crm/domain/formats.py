@@ -173,9 +173,10 @@ def fen_to_yuan(fen: int) -> str:
     return f"{sign}{yuan:,}.{cents:02d}"
 
 
-# Database ids are 64-bit signed integers: anything larger, or not plain ASCII digits ("²", "١"),
-# names no record, and must not reach int() or the database driver (OverflowError → 500).
-MAX_ID = 2**63 - 1
+# Database ids are INTEGER columns, 32-bit signed on PostgreSQL: anything larger, or not plain ASCII
+# digits ("²", "١"), names no record, and must not reach int() or the database driver (SQLite's
+# OverflowError beyond 64 bits, PostgreSQL's "integer out of range" beyond 32: a 500 either way).
+MAX_ID = 2**31 - 1
 _ID_TEXT = re.compile(r"[0-9]{1,19}")
 
 

@@ -15,7 +15,7 @@ from crm.services import flag_text
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in our URLs names a 64-bit id: a longer number is a 404, never a 500 from the driver."""
+    """`<int:…>` in our URLs names a database id (at most MAX_ID): a larger number is a 404, never a 500."""
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)

@@ -203,9 +203,11 @@ def _after(text: str) -> tuple[date, int] | None:
     """The keyset "2027-03-20.15" (review date, plan id) of the last plan shown; None when malformed."""
     day, _, plan_id = text.partition(".")
     try:
-        return date.fromisoformat(day), int(plan_id)
+        review_on = date.fromisoformat(day)
     except ValueError:
         return None
+    ident = parse_id(plan_id)  # not int(): an id no id column can hold is a 500 from the driver
+    return (review_on, ident) if ident is not None else None
 
 
 # ---------------------------------------------------------------- templates (admin)

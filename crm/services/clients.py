@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from sqlalchemy import orm as so
 
+from crm.domain.formats import parse_id
 from crm.domain.pinyin import name_initials, name_pinyin
 from crm.extensions import db
 from crm.models import (
@@ -279,13 +280,19 @@ class ClientPage:
 
 
 def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    """The "<activity time>_<id>" of the last client shown; None when malformed (a naive time, an id no
+    column can hold), so a doctored cursor shows the first page instead of a server error."""
     if not cursor:
         return None
+    stamp, _, ident = cursor.partition("_")
     try:
-        stamp, _, ident = cursor.partition("_")
-        return datetime.fromisoformat(stamp), int(ident)
+        at = datetime.fromisoformat(stamp)
     except ValueError:
         return None
+    client_id = parse_id(ident)
+    if at.tzinfo is None or client_id is None:
+        return None
+    return at, client_id
 
 
 def _prefix(column, prefix: str) -> sa.ColumnElement[bool]:
