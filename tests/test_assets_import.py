@@ -522,3 +522,27 @@ def test_a_refused_file_frees_the_slot(app, login, people, world):
     assert upload(admin, csv_bytes("mobile,date,assets", "13800138001,2026-13-01,1")).status_code == 422
     assert upload(admin, csv_bytes("mobile,date,assets", "13800138001,2026-11-01,1")).status_code == 200
     assert count(AssetSnapshot) == 1
+
+
+def test_a_claim_whose_worker_on_this_host_is_gone_is_free_at_once(app, login, people, world):
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    db.session.add(JobRun(job=assets.IMPORT_JOB, run_key=f"user:{world.admin.id}",
+                          owner=f"{socket.gethostname()}:{gone.pid}:abcd", started_at=utcnow()))
+    db.session.commit()
+    response = upload(login("admin"), csv_bytes("mobile,date,assets", "13800138001,2026-11-01,1"))
+    assert response.status_code == 200 and count(AssetSnapshot) == 1
+
+
+def test_a_claim_by_a_live_process_is_respected(app, login, people, world):
+    import os
+    import socket
+
+    db.session.add(JobRun(job=assets.IMPORT_JOB, run_key=f"user:{world.admin.id}",
+                          owner=f"{socket.gethostname()}:{os.getpid()}:abcd", started_at=utcnow()))
+    db.session.commit()
+    response = upload(login("admin"), csv_bytes("mobile,date,assets", "13800138001,2026-11-01,1"))
+    assert response.status_code == 409 and count(AssetSnapshot) == 0

@@ -14,8 +14,10 @@ import csv
 import functools
 import io
 import itertools
+import os
 import re
 import secrets
+import socket
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -833,6 +835,20 @@ def _import_key(user: User | None) -> str:
     return f"user:{user.id}" if user is not None else "command-line"
 
 
+def _abandoned(owner: str) -> bool:
+    """True when a claim was made on this host by a process that is gone (e.g. a worker killed mid-import)."""
+    parts = owner.rsplit(":", 2)  # host:pid:token
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _claim_import(key: str, owner: str) -> None:
     """Take the user's import slot (a committed job_runs row, seen by every process) or raise ImportRunning."""
     now = utcnow()
@@ -842,18 +858,20 @@ def _claim_import(key: str, owner: str) -> None:
         return
     except IntegrityError:
         db.session.rollback()
-    # The row is there: it is free once finished, or when its lease ran out. One conditional
-    # UPDATE decides between two takers.
-    taken = db.session.execute(
-        sa.update(JobRun).where(JobRun.job == IMPORT_JOB, JobRun.run_key == key,
-                                sa.or_(JobRun.finished_at.is_not(None), JobRun.started_at < now - IMPORT_LEASE))
-        .values(owner=owner, started_at=now, finished_at=None, outcome="")
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
-    if taken != 1:
-        since = db.session.execute(sa.select(JobRun.started_at).where(
-            JobRun.job == IMPORT_JOB, JobRun.run_key == key)).scalar_one_or_none()
-        raise ImportRunning(since or now)
+    held = db.session.execute(sa.select(JobRun.owner, JobRun.started_at, JobRun.finished_at).where(
+        JobRun.job == IMPORT_JOB, JobRun.run_key == key)).one()
+    # Free once finished, when the lease ran out, or when its process on this host is gone. The
+    # UPDATE names the owner seen: of two takers, one wins.
+    if held.finished_at is not None or held.started_at < now - IMPORT_LEASE or _abandoned(held.owner):
+        taken = db.session.execute(
+            sa.update(JobRun).where(JobRun.job == IMPORT_JOB, JobRun.run_key == key, JobRun.owner == held.owner)
+            .values(owner=owner, started_at=now, finished_at=None, outcome="")
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+        if taken == 1:
+            return
+    db.session.rollback()
+    raise ImportRunning(held.started_at)
 
 
 def _release_import(key: str, owner: str, outcome: str) -> None:
@@ -871,7 +889,7 @@ def one_import_at_a_time(user: User | None) -> Iterator[None]:
     The slot is a row in job_runs, committed before the import starts, so a second import by the
     same user is refused in any web worker or command. The block imports and commits (or rolls
     back); the slot is then released, with an outcome, in a commit of its own. A worker killed
-    mid-import leaves the row: after IMPORT_LEASE it counts as free.
+    mid-import leaves the row: it is free once its process is gone from this host, or after IMPORT_LEASE.
     """
     from crm.services.jobs import owner_name
 
