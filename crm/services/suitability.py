@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from crm.domain import suitability as rules
+from crm.domain.formats import parse_id
 from crm.domain.questionnaire_text import DEFAULT_QUESTIONNAIRE_PATH, ParsedQuestionnaire
 from crm.extensions import db
 from crm.models import (
@@ -101,10 +102,10 @@ def parse_answers(questionnaire: Questionnaire, raw: dict[str, str]) -> dict[int
     valid = {q.id: {o.id for o in q.options} for q in questionnaire.questions}
     answers = {}
     for key, value in raw.items():
-        if key.startswith("q") and key[1:].isdigit() and str(value).isdigit():
-            qid, oid = int(key[1:]), int(value)
-            if oid in valid.get(qid, ()):
-                answers[qid] = oid
+        # parse_id, not str.isdigit(): "q²" or "²" pass isdigit() and then fail int() (a 500).
+        qid, oid = (parse_id(key[1:]), parse_id(value)) if key.startswith("q") else (None, None)
+        if qid is not None and oid in valid.get(qid, ()):
+            answers[qid] = oid
     return answers
 
 
