@@ -28,7 +28,7 @@ from crm.models import AuditEvent, Client, User, utcnow
 from crm.services import audit, settings
 from crm.services.access import can_see_client
 
-ACTION = "client.capture_clash"
+ACTION = "client.capture_clash"  # (written as a literal in audit.record below, for the label check)
 ANSWERS = ("visible", "team", "elsewhere", "refused")
 # The answers that tell the person something they could not look up: these count towards the limit.
 COUNTED = ("team", "elsewhere", "refused")
@@ -69,7 +69,7 @@ def answer(actor: User, client: Client, form: str = "capture") -> str:
     told = decide(can_see=visible, same_team=_same_team(actor, client),
                   recent=0 if visible else recent_clashes(actor),
                   limit=settings.get_int("capture_clash_per_hour"), names_owner=form == "capture")
-    audit.record(actor, ACTION, "client", client.id,
+    audit.record(actor, "client.capture_clash", "client", client.id,
                  params={"mobile": mask_mobile(client.mobile), "form": form, "answer": told})
     db.session.flush()
     return told
