@@ -212,6 +212,25 @@ ACCESS: dict[str, Entry] = {
     "POST /admin/outbox/<int:email_id>/requeue": Entry(ADMIN_ONLY),
 }
 
+# The same routes asked about another record: the follow-up A3 holds, and records named in the query
+# string, which are loaded through the same rules as those in the path. "label" -> (ACCESS key, Entry).
+HANDED = answers(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, OK, OK)  # its assignee, their lead, admin
+VARIANTS: dict[str, tuple[str, Entry]] = {
+    "A3's follow-up": ("GET /followups/<int:followup_id>", Entry(HANDED, params={"followup_id": "handed"})),
+    "A3 snoozes it": ("POST /followups/<int:followup_id>/snooze", Entry(HANDED, params={"followup_id": "handed"})),
+    "A3 cancels it": ("POST /followups/<int:followup_id>/cancel", Entry(HANDED, params={"followup_id": "handed"})),
+    # completing A1's follow-up: the client's rule and the follow-up's (A3 sees the client, not A1's work)
+    "visit completing A1's follow-up": ("GET /clients/<int:client_id>/visits/new",
+                                        Entry(A1_RECORD, query="followup={followup_id}")),
+    "visit completing A1's follow-up, saved": ("POST /clients/<int:client_id>/visits/new",
+                                               Entry(A1_RECORD, query="followup={followup_id}")),
+    # a recommendation made during one of the client's visits
+    "recommendation during a visit": ("GET /clients/<int:client_id>/recommendations/new",
+                                      Entry(CLIENT, query="visit={visit_id}")),
+    "recommendation during a visit, saved": ("POST /clients/<int:client_id>/recommendations/new",
+                                             Entry(CLIENT, query="visit={visit_id}")),
+}
+
 IGNORED_RULES = {"/static/<path:filename>"}
 ASKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -276,7 +295,7 @@ def build_world() -> dict[str, object]:
     db.session.flush()
     return {
         "client_id": client.id, "visit_id": visit.id, "followup_id": followup.id, "complaint_id": complaint.id,
-        "assessment_id": assessment.id, "plan_item": plan.items[0].id, "template_id": template.id,
+        "handed": handed.id, "assessment_id": assessment.id, "plan_item": plan.items[0].id, "template_id": template.id,
         "template_item": template_item.id, "user_id": w.manager1.id, "team_id": w.team.id,
         "outlet_id": w.outlets[0].id, "product_id": product.id, "questionnaire_id": questionnaire.id,
         "override_id": override.id, "email_id": email.id, "language": "en",
@@ -414,8 +433,8 @@ def rows_on_file() -> tuple[int, ...]:
     return tuple(counts)
 
 
-def ask(matrix: Matrix, key: str, persona: str) -> str:
-    entry = ACCESS[key]
+def ask(matrix: Matrix, key: str, persona: str, entry: Entry | None = None) -> str:
+    entry = entry or ACCESS[key]
     method = key.split(" ", 1)[0]
     c = signed_in(matrix.app, USERNAMES[persona])
     url = url_for_entry(key, entry, matrix.ids)
@@ -459,6 +478,19 @@ def test_the_route_answers_each_persona_as_documented(matrix, key):
         if got != ACCESS[key].expect[persona]:
             wrong[persona] = f"expected {ACCESS[key].expect[persona]}, got {got}"
     assert not wrong, f"{key}: {wrong}"
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_route_answers_about_other_records_as_documented(matrix, variant):
+    key, entry = VARIANTS[variant]
+    assert key in ACCESS, f"{variant} names a route the app no longer has"
+    wrong = {}
+    for persona in PERSONAS:
+        matrix.restore()
+        got = ask(matrix, key, persona, entry)
+        if got != entry.expect[persona]:
+            wrong[persona] = f"expected {entry.expect[persona]}, got {got}"
+    assert not wrong, f"{variant}: {wrong}"
 
 
 def test_a_get_on_a_post_only_path_is_405(matrix):
