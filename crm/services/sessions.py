@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from flask_login import login_user, logout_user
 
 from crm import labels
 from crm.domain.devices import read_device
+from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.models import User, UserSession, utcnow
 from crm.services import audit, drafts
@@ -73,7 +75,7 @@ def end_reason_now(row: UserSession, now: datetime) -> str | None:
         return "ended"
     if now >= row.expires_at:
         return "expired"
-    if row.remember_until is None and now - row.last_seen_at > idle_limit():
+    if row.remember_until is None and now - row.last_seen_at >= idle_limit():
         return "idle"
     return None
 
@@ -84,7 +86,7 @@ def seconds_left(row: UserSession, now: datetime | None = None) -> int:
     deadline = row.expires_at
     if row.remember_until is None:
         deadline = min(deadline, row.last_seen_at + idle_limit())
-    return max(0, int((deadline - now).total_seconds()))
+    return max(0, math.ceil((deadline - now).total_seconds()))  # 0 only once it has ended
 
 
 def _wrote() -> None:
@@ -184,7 +186,8 @@ def _from_remember_cookie(value: str | None, now: datetime) -> _Resolved:
         return _Resolved()
     g._crm_remember = None  # whatever happens next, this cookie is answered (replaced or deleted)
     ident, _, token = value.partition(".")
-    row = db.session.get(UserSession, int(ident)) if ident.isdigit() and len(ident) < 19 else None
+    session_id = parse_id(ident)  # not isdigit()/int(): "²" is a digit to Python, 10**10 too big for the column
+    row = db.session.get(UserSession, session_id) if session_id is not None else None
     if row is None or not token or row.remember_until is None:
         return _Resolved()
     if row.remember_hash is None or not hmac.compare_digest(row.remember_hash, _hash(token)):
