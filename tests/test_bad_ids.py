@@ -205,3 +205,14 @@ def test_every_query_parameter_on_every_get_route_never_answers_500(app, login, 
             for query in queries:
                 response = c.get(path, query_string=query)
                 assert response.status_code < 500, (path, query, response.status_code)
+
+
+@pytest.mark.parametrize("value", ["²", "²²." + "x" * 20, f"{HUGE}.token", f"{MAX_ID + 1}.token", "1.", "."])
+def test_a_doctored_keep_me_signed_in_cookie_is_ignored_never_a_500(client, world, value):
+    """The remember cookie is "<session id>.<token>": an id no column can hold signs nobody in."""
+    from crm.services.sessions import LEGACY_REMEMBER_COOKIE, REMEMBER_COOKIE
+
+    for name in (REMEMBER_COOKIE, LEGACY_REMEMBER_COOKIE):
+        client.set_cookie(name, value)
+        response = client.get("/today")
+        assert response.status_code in (302, 303), (name, value, response.status_code)
