@@ -181,7 +181,8 @@ def test_an_old_remember_token_is_refused_and_ends_the_session_as_theft(app, wor
     assert not signed_in(replay(app, **{REMEMBER_COOKIE: cookie(phone, REMEMBER_COOKIE) or "x"}))
 
 
-@pytest.mark.parametrize("value", ["", "garbage", "1.", ".abc", "99999999999999999999.abc", "1.wrong"])
+@pytest.mark.parametrize("value", ["", "garbage", "1.", ".abc", "99999999999999999999.abc", "1.wrong", "².abc",
+                                   "١.abc", "10000000000.abc"])
 def test_a_malformed_remember_cookie_signs_nobody_in(app, world, value):
     sign_in(app, "manager1", remember=True)
     assert not signed_in(replay(app, **{REMEMBER_COOKIE: value}))
