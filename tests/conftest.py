@@ -69,26 +69,31 @@ def database_url(database_template, tmp_path) -> str:
     """A fresh, migrated, empty database for one test."""
     if PG_URL:
         yield PG_URL
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as conn:
-            tables = conn.execute(sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
-            )).scalars().all()
-            if tables:
-                conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                                     + " RESTART IDENTITY CASCADE"))
-            metadata = sa.MetaData()
-            metadata.reflect(conn, only=list(_REFERENCE_ROWS))
-            for name, rows in _REFERENCE_ROWS.items():
-                conn.execute(sa.insert(metadata.tables[name]), rows)
-                if "id" in metadata.tables[name].c:
-                    conn.execute(sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"))
-        engine.dispose()
+        empty_postgres(PG_URL)
         return
     target = tmp_path / "crm.sqlite3"
     shutil.copyfile(database_template, target)
     yield f"sqlite:///{target}"
+
+
+def empty_postgres(url: str) -> None:
+    """Truncate every table of the PostgreSQL test database, then restore the migrations' reference rows."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
+        )).scalars().all()
+        if tables:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                 + " RESTART IDENTITY CASCADE"))
+        metadata = sa.MetaData()
+        metadata.reflect(conn, only=list(_REFERENCE_ROWS))
+        for name, rows in _REFERENCE_ROWS.items():
+            conn.execute(sa.insert(metadata.tables[name]), rows)
+            if "id" in metadata.tables[name].c:
+                conn.execute(sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"))
+    engine.dispose()
 
 
 @pytest.fixture
