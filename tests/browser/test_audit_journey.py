@@ -36,7 +36,9 @@ def test_the_trail_fits_the_screen_and_filters_by_a_tapped_client(new_page, busy
     page = new_page(**LAPTOP) if device == "laptop" else new_page()
     sign_in(page, "admin")
     page.goto("/admin/audit")
-    expect(page.locator("table.audit tbody tr")).to_have_count(3)
+    # The three events of the busy trail, under the admin's own sign-in (newest first).
+    expect(page.locator("table.audit tbody tr")).to_have_count(4)
+    expect(page.locator("table.audit tbody tr").first).to_contain_text("登录")
     expect(page.locator("table.audit")).to_contain_text("客户转交")
     viewport = page.viewport_size["width"]
     width = page.evaluate("() => document.documentElement.scrollWidth")
