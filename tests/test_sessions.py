@@ -170,6 +170,7 @@ def test_an_old_remember_token_is_refused_and_ends_the_session_as_theft(app, wor
     remember = cookie(sign_in(app, "manager1", remember=True), REMEMBER_COOKIE)
     phone = replay(app, **{REMEMBER_COOKIE: remember})
     assert signed_in(phone)
+    move_back(rows_of(world.manager1)[0], last_seen_at=timedelta(minutes=5))
     thief = replay(app, **{REMEMBER_COOKIE: remember})  # a copy taken before the phone used it
     assert not signed_in(thief)
     (row,) = rows_of(world.manager1)
@@ -179,6 +180,19 @@ def test_an_old_remember_token_is_refused_and_ends_the_session_as_theft(app, wor
     # Theft ends the row: the real phone has to sign in again too, and so would anyone else.
     assert not signed_in(phone)
     assert not signed_in(replay(app, **{REMEMBER_COOKIE: cookie(phone, REMEMBER_COOKIE) or "x"}))
+
+
+def test_an_old_remember_token_seconds_after_the_rotation_is_refused_without_ending_the_session(app, world):
+    remember = cookie(sign_in(app, "manager1", remember=True), REMEMBER_COOKIE)
+    first_tab = replay(app, **{REMEMBER_COOKIE: remember})
+    assert signed_in(first_tab)
+    second_tab = replay(app, **{REMEMBER_COOKIE: remember})  # sent before the new cookie arrived
+    response = second_tab.get("/clients")
+    assert response.status_code == 302
+    assert not any(h.startswith(REMEMBER_COOKIE + "=") for h in response.headers.getlist("Set-Cookie"))
+    assert rows_of(world.manager1)[0].ended_at is None
+    assert signed_in(first_tab)
+    assert not actions("auth.session_ended")
 
 
 @pytest.mark.parametrize("value", ["", "garbage", "1.", ".abc", "99999999999999999999.abc", "1.wrong", "².abc",

@@ -37,6 +37,9 @@ LEGACY_REMEMBER_COOKIE = "remember_token"  # Flask-Login's, from before server-s
 _KEPT_ON_SIGN_IN = ("locale", drafts.SESSION_KEY)
 # Ended rows are kept this long for "my sessions" and investigations, then deleted at the user's next sign-in.
 PURGE_AFTER = timedelta(days=30)
+# An old remember token arriving this soon after the session was last used is refused without
+# calling it theft: two tabs of one browser may race after the session cookie lapsed.
+ROTATION_GRACE = timedelta(seconds=10)
 # Requests that must not count as activity (a page asking how long it has left).
 BACKGROUND_HEADER = "X-Session-Background"
 
@@ -191,7 +194,11 @@ def _from_remember_cookie(value: str | None, now: datetime) -> _Resolved:
     if row is None or not token or row.remember_until is None:
         return _Resolved()
     if row.remember_hash is None or not hmac.compare_digest(row.remember_hash, _hash(token)):
-        if end_reason_now(row, now) is None:
+        if end_reason_now(row, now) is None and now - row.last_seen_at < ROTATION_GRACE:
+            # Most likely the same browser's second tab, sent before the new cookie arrived: refused,
+            # and its cookie left alone so that this answer cannot delete the new one.
+            g._crm_remember = False
+        elif end_reason_now(row, now) is None:
             # The browser it belongs to has moved on to a newer token: this one was copied.
             _end(row, "token-reuse", now)
             audit.record(None, "auth.session_ended", "user", row.user_id, params={
