@@ -5,7 +5,8 @@ is stored) a `UserSession` row of an active user that has not ended, is not past
 remembered, has been used within the idle timeout; or when its `crm_remember` cookie holds the row's
 current remember token, which is then replaced (with a new `sid`) on that use. Ending a row makes every
 copy of both cookies worthless at once. A remember token that does not match a live row's current one
-(a copy used after the real browser rotated it) ends that row as probable theft.
+(a copy used after the real browser rotated it, and not seconds after: see ROTATION_GRACE) ends that
+row as probable theft.
 
 Flask-Login's own remember cookie is never used: it is the same on every sign-in and cannot be revoked.
 """
