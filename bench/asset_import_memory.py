@@ -101,6 +101,15 @@ def write_csv(path: Path, n: int, target_bytes: int) -> int:
     return path.stat().st_size
 
 
+def _resident_kib() -> int:
+    """The process's resident memory now (VmRSS), in KiB; 0 where /proc is missing."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+
+
 def child(url: str, path: str) -> None:
     """Import the file once; print the figures as one JSON line."""
     app = app_for(url)
@@ -110,6 +119,7 @@ def child(url: str, path: str) -> None:
 
         db.session.execute(db.select(1))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        resident = _resident_kib()
         started = time.perf_counter()
         with one_import_at_a_time(None), open(path, "rb") as handle:
             result = import_assets(handle, None)
@@ -118,7 +128,8 @@ def child(url: str, path: str) -> None:
             db.session.commit()
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(json.dumps({"seconds": seconds, "peak_kib": peak, "before_kib": before, "rows": result.rows,
+        print(json.dumps({"seconds": seconds, "peak_kib": peak, "before_kib": before, "resident_kib": resident,
+                          "after_kib": _resident_kib(), "rows": result.rows,
                           "inserted": result.inserted, "updated": result.updated,
                           "unchanged": result.unchanged, "tier_changes": result.tier_changes}))
 
@@ -129,10 +140,11 @@ def measure(label: str, url: str, path: Path) -> None:
     if done.returncode:
         raise SystemExit(f"{label}: the child failed\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"{label:<22} {figures['seconds']:>7.1f} s   peak RSS {figures['peak_kib'] / 1024:>6.1f} MiB "
-          f"(before the import {figures['before_kib'] / 1024:.1f} MiB)   rows {figures['rows']:,}: "
-          f"{figures['inserted']:,} new, {figures['updated']:,} replaced, {figures['unchanged']:,} unchanged, "
-          f"{figures['tier_changes']:,} tier changes")
+    print(f"{label:<22} {figures['seconds']:>6.1f} s   peak RSS {figures['peak_kib'] / 1024:.1f} MiB   "
+          f"(before the import: peak {figures['before_kib'] / 1024:.1f} MiB while the app was built, "
+          f"resident {figures['resident_kib'] / 1024:.1f} MiB; after: {figures['after_kib'] / 1024:.1f} MiB)")
+    print(f"{'':<22} rows {figures['rows']:,}: {figures['inserted']:,} new, {figures['updated']:,} replaced, "
+          f"{figures['unchanged']:,} unchanged, {figures['tier_changes']:,} tier changes")
 
 
 def main() -> None:

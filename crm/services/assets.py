@@ -707,11 +707,12 @@ def _drop_stage() -> None:
     db.session.execute(sa.text(f"DROP TABLE IF EXISTS {schema}.{_STAGE_TABLE}"))
 
 
-def _stage(rows: Iterator[_Row]) -> int:
-    """Write the records to the temporary table in chunks; returns how many."""
-    count = 0
+def _stage(rows: Iterator[_Row]) -> tuple[int, int]:
+    """Write the records to the temporary table in chunks; returns how many, and the last one's line."""
+    count = line = 0
     chunk: list[dict] = []
     for row in rows:
+        line = row.line
         number = row.client_no
         chunk.append({
             "line": row.line, "mobile": row.mobile,
@@ -726,7 +727,7 @@ def _stage(rows: Iterator[_Row]) -> int:
     if chunk:
         db.session.execute(_INSERT_STAGE_SQL, chunk)
         count += len(chunk)
-    return count
+    return count, line
 
 
 def _check_against_clients(errors: _Errors) -> None:
@@ -761,7 +762,7 @@ def _write(result: ImportResult, source: str, actor_id: int | None) -> None:
 def _import_staged(result: ImportResult, errors: _Errors, lines: Iterator[str], actor: User | None,
                    source: str, today: date, progress: Callable[[int], None] | None) -> None:
     """Stage and check the records; when there is no error at all, write them and re-tier the clients."""
-    result.rows = _stage(_rows(lines, errors, today, progress))
+    result.rows, last_line = _stage(_rows(lines, errors, today, progress))
     if not result.rows and not errors:
         errors.add(0, "file.empty")
     if errors.fatal:
@@ -770,7 +771,13 @@ def _import_staged(result: ImportResult, errors: _Errors, lines: Iterator[str], 
     if errors:
         return
     _write(result, source, actor.id if actor is not None else None)
-    result.tier_changes = _recompute_where(f"c.id IN (SELECT client_id FROM {_STAGE_TABLE})", source)
+    # PostgreSQL: the clients of 100,000 lines at a time, as recompute_tiers does (one statement
+    # over a million clients took twice as long as ten of a tenth). SQLite: all at once.
+    step = PG_CHUNK if dialect.is_postgresql() else max(last_line, 1)
+    for first in range(0, last_line, step):
+        result.tier_changes += _recompute_where(
+            f"c.id IN (SELECT client_id FROM {_STAGE_TABLE} WHERE line > {first} AND line <= {first + step})",
+            source)
 
 
 def _finish(result: ImportResult, errors: _Errors) -> ImportResult:
