@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
 
     cli_outbox.register(app)
     register_setup_commands(app)
+    register_session_commands(app)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
@@ -273,6 +274,34 @@ def register_setup_commands(app: Flask) -> None:
         db.session.commit()
         where = "".join([f" in team {team.name}" if team else "", f" at {outlet.label}" if outlet else ""])
         click.echo(f"Created {role} {username!r}{where}.")
+
+
+def register_session_commands(app: Flask) -> None:
+    """Ending sessions from the command line: a lost phone when no admin can sign in, or after a key change."""
+
+    @app.cli.command("end-sessions")
+    @click.argument("username", required=False)
+    @click.option("--all", "everyone", is_flag=True, help="End every user's sessions (e.g. after a breach).")
+    def end_sessions(username: str | None, everyone: bool) -> None:
+        """End every session and "keep me signed in" cookie of USERNAME (or of everyone with --all)."""
+        from crm.models import User
+        from crm.services import sessions
+        from crm.services.users import find_user
+
+        if bool(username) == everyone:
+            raise click.UsageError("give a USERNAME or --all (not both)")
+        if everyone:
+            people = db.session.execute(sa.select(User).order_by(User.id)).scalars().all()
+        else:
+            person = find_user(username)
+            if person is None:
+                raise click.ClickException(f"no user {username!r}")
+            people = [person]
+        # Audited per user who had a live session (actor: none, source: cli).
+        total = sum(sessions.end_all(person, "operator", None) for person in people if sessions.live_sessions(person))
+        db.session.commit()
+        who = "every user" if everyone else repr(people[0].username)
+        click.echo(f"Ended {total} live session(s) of {who}; their next request goes to sign-in.")
 
 
 def _team_by_name(name: str):

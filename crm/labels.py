@@ -577,6 +577,7 @@ SESSION_END_REASONS = {
     "token-reuse": _l("an old copy of its remember cookie was used (possible theft)"),
     "user": _l("ended by the user"),
     "admin": _l("ended by an administrator"),
+    "operator": _l("ended on the server's command line"),
     "password-change": _l("password changed"),
     "password-reset": _l("password reset by an administrator"),
     "deactivated": _l("account deactivated"),

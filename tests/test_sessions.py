@@ -634,3 +634,41 @@ def test_session_settings_have_defaults_and_refuse_nonsense(tmp_path):
     for name in ("CRM_SESSION_IDLE_MINUTES", "CRM_REMEMBER_DAYS", "CRM_SESSION_HOURS"):
         with pytest.raises(ConfigError, match=name):
             from_environment(str(tmp_path), {"CRM_SECRET_KEY": "k", name: "0"})
+
+
+# ---------------------------------------------------------------- the operator's command
+
+def test_end_sessions_command_signs_a_lost_phone_out_from_the_server(app, world):
+    phone = sign_in(app, "manager1", remember=True)
+    copied = {"session": cookie(phone, "session"), REMEMBER_COOKIE: cookie(phone, REMEMBER_COOKIE)}
+    other = sign_in(app, "manager2")
+    result = app.test_cli_runner().invoke(args=["end-sessions", "manager1"])
+    assert result.exit_code == 0, result.output
+    assert "Ended 1 live session(s) of 'manager1'" in result.output
+    assert not signed_in(replay(app, **copied))
+    assert not signed_in(phone)
+    assert signed_in(other)
+    [event] = actions("auth.sessions_ended")
+    assert event.actor_id is None and event.source == "cli"
+    assert event.params == {"count": 1, "end_reason": "operator"}
+
+
+def test_end_sessions_all_also_ends_remembered_sessions_a_new_secret_key_would_not(app, world):
+    # A new CRM_SECRET_KEY invalidates the signed session cookie, but "keep me signed in" is a token
+    # checked against the database: only ending the rows signs such a phone out.
+    remembered = {REMEMBER_COOKIE: cookie(sign_in(app, "manager1", remember=True), REMEMBER_COOKIE)}
+    lead = sign_in(app, "lead")
+    result = app.test_cli_runner().invoke(args=["end-sessions", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "Ended 2 live session(s) of every user" in result.output
+    assert not signed_in(replay(app, **remembered))
+    assert not signed_in(lead)
+    assert len(actions("auth.sessions_ended")) == 2  # one per user who had a live session
+
+
+def test_end_sessions_command_refuses_unclear_requests(app, world):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["end-sessions"]).exit_code != 0
+    assert runner.invoke(args=["end-sessions", "manager1", "--all"]).exit_code != 0
+    result = runner.invoke(args=["end-sessions", "nobody"])
+    assert result.exit_code != 0 and "no user 'nobody'" in result.output
