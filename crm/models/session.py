@@ -24,6 +24,8 @@ class UserSession(Base):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     key_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     remember_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # The token it replaced: only that one, used again, is a sign of a copied cookie (any other is a guess).
+    previous_remember_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     remember_until: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_seen_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
@@ -48,6 +50,9 @@ class SignInAttempt(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     username_key: so.Mapped[str] = so.mapped_column(sa.String(80))
     address: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    # The browser's known-device key for this username (set after a success there), so that guesses from
+    # elsewhere behind the same address never slow the owner's own phone down.
+    device: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     succeeded: so.Mapped[bool] = so.mapped_column(default=False)
     at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
