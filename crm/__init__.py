@@ -143,7 +143,8 @@ def register_response_headers(app: Flask) -> None:
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            # form-action also governs where a form's redirect may go: Call posts, then goes to tel:.
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' tel:",
         )
         if hsts_seconds and request.is_secure:
             # request.is_secure is true over https, directly or from nginx's X-Forwarded-Proto
