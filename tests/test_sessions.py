@@ -182,6 +182,36 @@ def test_an_old_remember_token_is_refused_and_ends_the_session_as_theft(app, wor
     assert not signed_in(replay(app, **{REMEMBER_COOKIE: cookie(phone, REMEMBER_COOKIE) or "x"}))
 
 
+def test_a_guessed_remember_token_for_a_live_session_signs_nobody_out(app, world):
+    # Row ids are sequential: anyone can send "<id>.<anything>". Only the token the session replaced is a
+    # sign of a copied cookie; a guess is refused and the owner stays signed in.
+    phone = sign_in(app, "manager1", remember=True)
+    row_id = cookie(phone, REMEMBER_COOKIE).split(".")[0]
+    move_back(rows_of(world.manager1)[0], last_seen_at=timedelta(minutes=5))
+    for guess in ("garbage", "x" * 43, ""):
+        assert not signed_in(replay(app, **{REMEMBER_COOKIE: f"{row_id}.{guess}"}))
+    (row,) = rows_of(world.manager1)
+    assert row.ended_at is None
+    assert not actions("auth.session_ended")
+    assert signed_in(phone)
+    assert signed_in(replay(app, **{REMEMBER_COOKIE: cookie(phone, REMEMBER_COOKIE)}))
+
+
+def test_after_a_password_change_the_replaced_remember_token_is_theft(app, world):
+    phone = sign_in(app, "manager1", remember=True)
+    before = cookie(phone, REMEMBER_COOKIE)
+    page = phone.get("/settings").get_data(as_text=True)
+    new_password = "a-fresh-Passphrase-42"
+    response = phone.post("/settings", data={"csrf_token": csrf_token(page), "locale": "zh_CN",
+                                             "current_password": PASSWORD, "new_password": new_password,
+                                             "confirm": new_password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert cookie(phone, REMEMBER_COOKIE) != before
+    move_back(rows_of(world.manager1)[0], last_seen_at=timedelta(minutes=5))
+    assert not signed_in(replay(app, **{REMEMBER_COOKIE: before}))
+    assert rows_of(world.manager1)[0].end_reason == "token-reuse"
+
+
 def test_an_old_remember_token_seconds_after_the_rotation_is_refused_without_ending_the_session(app, world):
     remember = cookie(sign_in(app, "manager1", remember=True), REMEMBER_COOKIE)
     first_tab = replay(app, **{REMEMBER_COOKIE: remember})
@@ -432,6 +462,18 @@ def test_ending_this_device_from_my_sessions_signs_it_out(app, world):
     response = c.post(f"/settings/sessions/{row.id}/end")
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert not signed_in(c)
+    assert rows_of(world.manager1)[0].end_reason == "sign-out"
+    assert len(actions("auth.sign_out")) == 1 and not actions("auth.session_ended")  # recorded once
+
+
+def test_stay_signed_in_goes_back_only_to_a_page_of_this_site(app, world):
+    c = sign_in(app, "manager1")
+    for target, expected in [("/clients?stage=prospect", "/clients?stage=prospect"), ("/\t/evil.com", "/"),
+                             ("//evil.com", "/"), ("/\\evil.com", "/"), ("https://evil.com/", "/"),
+                             ("/\nevil", "/")]:
+        response = c.post("/session/keep-alive", data={"next": target})
+        assert response.status_code == 303
+        assert response.headers["Location"] == expected, target
 
 
 def test_session_pages_need_a_session_and_the_form_check(app, world):

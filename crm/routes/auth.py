@@ -1,15 +1,13 @@
 """Sign-in, sign-out and personal settings."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm.extensions import db, limiter
 from crm.forms.auth import LoginForm, SettingsForm
-from crm.routes.helpers import render, see_other
+from crm.routes.helpers import render, safe_next, see_other
 from crm.services import sessions, signin, users
 
 bp = Blueprint("auth", __name__)
@@ -20,13 +18,7 @@ def _failed(response) -> bool:
     return response.status_code != 303
 
 
-def _safe_next(target: str | None) -> str:
-    """Follow ?next= only to a path on this site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("main.home")
+_safe_next = safe_next  # the one check of ?next= (crm.routes.helpers)
 
 
 @bp.route("/login", methods=["GET", "POST"])

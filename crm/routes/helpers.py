@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
-from flask import Flask, redirect, render_template, request
+from flask import Flask, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -42,6 +43,19 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
 def see_other(url: str):
     """303 after a POST so a reload never re-submits."""
     return redirect(url, code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Follow a ?next= or next field only to a path on this site, else go to the start page.
+
+    Browsers drop tabs and newlines inside URLs, so "/\t/evil.com" would become "//evil.com": any control
+    character or backslash makes the target refused.
+    """
+    if target and target.startswith("/") and not any(ch < " " or ch in "\\\x7f" for ch in target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
+            return target
+    return url_for("main.home")
 
 
 def local_datetime(value: datetime | None, fmt: str = "short") -> str:

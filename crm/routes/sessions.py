@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm.extensions import db, login_manager
 from crm.models import utcnow
-from crm.routes.helpers import render, see_other
+from crm.routes.helpers import render, safe_next, see_other
 from crm.services import drafts, sessions
 
 bp = Blueprint("sessions", __name__)
@@ -37,15 +37,15 @@ def index():
 @login_required
 def end(session_id: int):
     """Sign out one of my sessions (another person's session id is a 404)."""
-    row = sessions.end_one(current_user, session_id, current_user)
-    if row is None:
-        abort(404)
-    this = row.id == getattr(sessions.current(), "id", None)
-    db.session.commit()
-    if this:
+    if session_id == getattr(sessions.current(), "id", None):
+        # Ending this device is signing out here: one audit row (auth.sign_out), not two.
         sessions.sign_out()
         db.session.commit()
         return see_other(url_for("auth.login"))
+    row = sessions.end_one(current_user, session_id, current_user)
+    if row is None:
+        abort(404)
+    db.session.commit()
     flash(_("Signed out on %(device)s.", device=sessions.device_label(row.user_agent)), "success")
     return see_other(url_for("sessions.index"))
 
@@ -73,9 +73,7 @@ def keep_alive():
     if _wants_json():
         return jsonify(seconds=seconds, signed_in=True)
     flash(_("You stay signed in."), "success")
-    target = request.form.get("next", "")
-    local = target.startswith("/") and not target.startswith(("//", "/\\"))
-    return see_other(target if local else url_for("main.home"))
+    return see_other(safe_next(request.form.get("next")))
 
 
 @bp.get("/session/status")

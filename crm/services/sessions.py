@@ -4,9 +4,9 @@ Guarantee: a request is signed in only when its session cookie names (by a rando
 is stored) a `UserSession` row of an active user that has not ended, is not past `expires_at` and, unless
 remembered, has been used within the idle timeout; or when its `crm_remember` cookie holds the row's
 current remember token, which is then replaced (with a new `sid`) on that use. Ending a row makes every
-copy of both cookies worthless at once. A remember token that does not match a live row's current one
-(a copy used after the real browser rotated it, and not seconds after: see ROTATION_GRACE) ends that
-row as probable theft.
+copy of both cookies worthless at once. The token a live row's current one replaced, used again (a copy
+used after the real browser rotated it, and not seconds after: see ROTATION_GRACE), ends that row as
+probable theft; any other token is only refused, so guessing row ids signs nobody out.
 
 Flask-Login's own remember cookie is never used: it is the same on every sign-in and cannot be revoked.
 """
@@ -195,6 +195,13 @@ def _from_remember_cookie(value: str | None, now: datetime) -> _Resolved:
     if row is None or not token or row.remember_until is None:
         return _Resolved()
     if row.remember_hash is None or not hmac.compare_digest(row.remember_hash, _hash(token)):
+        replaced = row.previous_remember_hash is not None and hmac.compare_digest(
+            row.previous_remember_hash, _hash(token))
+        if not replaced:
+            # Not a token this session ever had since its last rotation: a guess at the row id (ids are
+            # sequential) or a long-stale copy. Refused, and the session is left alone: a guess must not
+            # be able to sign anyone out.
+            return _Resolved()
         if end_reason_now(row, now) is None and now - row.last_seen_at < ROTATION_GRACE:
             # Most likely the same browser's second tab, sent before the new cookie arrived: refused,
             # and its cookie left alone so that this answer cannot delete the new one.
@@ -215,9 +222,12 @@ def _from_remember_cookie(value: str | None, now: datetime) -> _Resolved:
     # Conditional: of two requests racing with the same token, one rotates, the other is refused.
     claimed = db.session.execute(
         sa.update(UserSession).where(UserSession.id == row.id, UserSession.remember_hash == row.remember_hash)
-        .values(key_hash=_hash(sid), remember_hash=_hash(new_token), last_seen_at=now)
+        .values(key_hash=_hash(sid), remember_hash=_hash(new_token), previous_remember_hash=row.remember_hash,
+                last_seen_at=now)
         .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
+        # The twin request rotated first: its answer carries the new cookie, which this one must not delete.
+        g._crm_remember = False
         return _Resolved()
     _wrote()
     db.session.refresh(row)
@@ -350,7 +360,7 @@ def rotate_current() -> None:
     session[SID_KEY] = sid
     if row.remember_until is not None:
         token = secrets.token_urlsafe(32)
-        row.remember_hash = _hash(token)
+        row.previous_remember_hash, row.remember_hash = row.remember_hash, _hash(token)
         g._crm_remember = (f"{row.id}.{token}", row.remember_until)
     db.session.flush()
 
