@@ -148,6 +148,13 @@ def register(app: Flask) -> None:
     login_manager.unauthorized_handler(_unauthorized)
     app.after_request(_set_cookies)
 
+    @app.before_request
+    def resolve_session() -> None:
+        """Check the cookies against the session rows first, so that what that check writes (a touch, a
+        timeout ending, a rotation) commits on its own, before any view has changed anything."""
+        if request.endpoint != "static":
+            sessions.load_user()
+
     @app.context_processor
     def session_timer() -> dict:
         return {"session_timer": _timer() if has_request_context() else None}
