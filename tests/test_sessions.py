@@ -714,3 +714,16 @@ def test_end_sessions_command_refuses_unclear_requests(app, world):
     assert runner.invoke(args=["end-sessions", "manager1", "--all"]).exit_code != 0
     result = runner.invoke(args=["end-sessions", "nobody"])
     assert result.exit_code != 0 and "no user 'nobody'" in result.output
+
+
+def test_my_sessions_shows_where_a_session_was_last_used(app, world):
+    c = app.test_client()
+    response = c.post("/login", data={"username": "manager1", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "10.1.1.1"})
+    assert response.status_code == 303
+    (row,) = rows_of(world.manager1)
+    assert row.address == "10.1.1.1"
+    move_back(row, last_seen_at=timedelta(minutes=2))  # past the once-a-minute touch
+    page = c.get("/settings/sessions", environ_base={"REMOTE_ADDR": "10.2.2.2"}).get_data(as_text=True)
+    assert rows_of(world.manager1)[0].address == "10.2.2.2"
+    assert "10.2.2.2" in page

@@ -31,7 +31,7 @@ class UserSession(Base):
     last_seen_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     expires_at: so.Mapped[datetime]
     user_agent: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
-    address: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    address: so.Mapped[str] = so.mapped_column(sa.String(64), default="")  # at sign-in, then where last used
     ended_at: so.Mapped[datetime | None]
     end_reason: so.Mapped[str | None] = so.mapped_column(sa.String(30))
 

@@ -176,6 +176,7 @@ def _from_sid(sid: object, now: datetime) -> _Resolved:
         return _Resolved()
     if now - row.last_seen_at >= _touch_every() and not _is_background():
         row.last_seen_at = now
+        row.address = (request.remote_addr or "")[:64]  # where it was last used (a phone moves between networks)
         _wrote()
     return _Resolved(row=row, user=user)
 
