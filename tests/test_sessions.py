@@ -727,3 +727,29 @@ def test_my_sessions_shows_where_a_session_was_last_used(app, world):
     page = c.get("/settings/sessions", environ_base={"REMOTE_ADDR": "10.2.2.2"}).get_data(as_text=True)
     assert rows_of(world.manager1)[0].address == "10.2.2.2"
     assert "10.2.2.2" in page
+
+
+def test_a_device_signed_out_from_elsewhere_is_told_so(app, world):
+    phone = sign_in(app, "manager1", agent=IPHONE_WECHAT)
+    laptop = sign_in(app, "manager1", agent=WINDOWS_EDGE)
+    laptop.post(f"/settings/sessions/{rows_of(world.manager1)[0].id}/end")
+    response = phone.get("/clients", follow_redirects=True)
+    assert "此设备已退出登录（可能是在其他设备上操作、由管理员结束，或出于安全原因），请重新登录。" in response.get_data(as_text=True)
+    # Signing out here is not "elsewhere": the usual sign-in page.
+    laptop.post("/logout")
+    assert "此设备已退出登录" not in laptop.get("/clients", follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_password_change_with_no_other_device_records_no_empty_sign_out_everywhere(app, world):
+    phone = sign_in(app, "manager1")
+    new_password = "a-fresh-Passphrase-42"
+    response = phone.post("/settings", data={"locale": "zh_CN", "current_password": PASSWORD,
+                                             "new_password": new_password, "confirm": new_password})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert actions("auth.password_changed") and not actions("auth.sessions_ended")
+    sign_in_elsewhere = app.test_client()
+    assert sign_in_elsewhere.post("/login", data={"username": "manager1", "password": new_password}).status_code == 303
+    phone.post("/settings", data={"locale": "zh_CN", "current_password": new_password,
+                                  "new_password": "another-Passphrase-43", "confirm": "another-Passphrase-43"})
+    (event,) = actions("auth.sessions_ended")
+    assert event.params == {"count": 1, "end_reason": "password-change"}

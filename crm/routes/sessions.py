@@ -120,6 +120,9 @@ def _unauthorized():
             return see_other(url_for("auth.login", next=path))
     if lapsed is not None:
         flash(_("Your session ended because it was not used for a while. Please sign in again."), "info")
+    elif sessions.ended_elsewhere():
+        flash(_("You were signed out on this device (from another device, by an administrator, or for safety). "
+                "Please sign in again."), "info")
     else:
         flash(str(login_manager.login_message), login_manager.login_message_category)
     return redirect(login_url(login_manager.login_view, next_url=request.url))

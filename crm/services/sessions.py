@@ -115,6 +115,7 @@ class _Resolved:
     row: UserSession | None = None
     user: User | None = None
     lapsed: UserSession | None = None  # the cookie's row, ended by a timeout: its user may get input back
+    ended_elsewhere: bool = False  # the cookie's row was ended from another device, by an admin or for safety
 
 
 def current() -> UserSession | None:
@@ -129,6 +130,12 @@ def lapsed() -> UserSession | None:
     """The row this request's session cookie names when it ended by the idle or absolute timeout."""
     resolved = g.get("_crm_session") if has_request_context() else None
     return resolved.lapsed if resolved is not None else None
+
+
+def ended_elsewhere() -> bool:
+    """Whether this request's session cookie names a session someone ended (not a timeout, not a sign-out here)."""
+    resolved = g.get("_crm_session") if has_request_context() else None
+    return bool(resolved is not None and resolved.ended_elsewhere)
 
 
 def load_user() -> User | None:
@@ -170,7 +177,8 @@ def _from_sid(sid: object, now: datetime) -> _Resolved:
         _end(row, reason, now)
     if reason is not None:
         timed_out = row.end_reason in ("idle", "expired")
-        return _Resolved(lapsed=row if timed_out and _live_user(row) is not None else None)
+        return _Resolved(lapsed=row if timed_out and _live_user(row) is not None else None,
+                         ended_elsewhere=not timed_out and row.end_reason != "sign-out")
     user = _live_user(row)
     if user is None:
         return _Resolved()
@@ -334,8 +342,11 @@ def end_one(user: User, session_id: int, actor: User) -> UserSession | None:
     return row
 
 
-def end_all(user: User, reason: str, actor: User | None, keep: UserSession | None = None) -> int:
-    """End every live session of the user except `keep`; audited with how many and why. Returns the count."""
+def end_all(user: User, reason: str, actor: User | None, keep: UserSession | None = None,
+            record_none: bool = True) -> int:
+    """End every live session of the user except `keep`; audited with how many and why (when none was live,
+    only if `record_none`: an explicit "sign out everywhere" is recorded, a password change's no-op is not).
+    Returns the count."""
     now = utcnow()
     rows = db.session.execute(sa.select(UserSession).where(
         UserSession.user_id == user.id, UserSession.ended_at.is_(None))).scalars().all()
@@ -346,7 +357,8 @@ def end_all(user: User, reason: str, actor: User | None, keep: UserSession | Non
         if end_reason_now(row, now) is None:
             count += 1
         _end(row, reason, now)
-    audit.record(actor, "auth.sessions_ended", "user", user.id, params={"count": count, "end_reason": reason})
+    if count or record_none:
+        audit.record(actor, "auth.sessions_ended", "user", user.id, params={"count": count, "end_reason": reason})
     db.session.flush()
     return count
 

@@ -64,7 +64,7 @@ def update_settings(user: User, locale: str, new_password: str | None) -> None:
     if new_password:
         change_password(user, new_password, actor=user)
         # Every other device is signed out; this one goes on under a new key (an old copied cookie stops).
-        sessions.end_all(user, "password-change", user, keep=sessions.current())
+        sessions.end_all(user, "password-change", user, keep=sessions.current(), record_none=False)
         sessions.rotate_current()
     db.session.flush()
 
@@ -105,7 +105,7 @@ def update_user(user: User, actor: User, new_password: str | None = None, **fiel
         # password stays signed in on this device, under a new key).
         own = actor is not None and actor.id == user.id
         sessions.end_all(user, "deactivated" if "deactivated" in changed else "password-reset", actor,
-                         keep=sessions.current() if own else None)
+                         keep=sessions.current() if own else None, record_none=False)
         if own:
             sessions.rotate_current()
     new_team = db.session.get(Team, user.team_id) if user.team_id else None
