@@ -44,7 +44,7 @@ def test_the_idle_warning_appears_and_stay_signed_in_extends_the_session(app, pa
     expect(warning).to_be_hidden()
     expect(warning).to_be_visible(timeout=(IDLE_SECONDS - WARN_SECONDS + 3) * 1000)
     expect(warning).to_have_attribute("role", "alert")
-    expect(warning).to_contain_text("即将自动退出登录")
+    expect(warning).to_contain_text("后将自动退出登录")
     before = last_seen(app)
     warning.locator("button[type=submit]").click()
     expect(warning).to_be_hidden()
