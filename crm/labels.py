@@ -556,18 +556,20 @@ SIGN_IN_THROTTLE_SCOPES = {
     "account_address": _l("this username from this address"),
     "account": _l("this username from many addresses"),
     "address": _l("many usernames from this address"),
+    "device": _l("this username from a browser it signed in on before"),
 }
+SIGN_IN_PLACES = {"login": _l("sign-in page"), "settings": _l("current password in Settings")}
 AUDIT_ACTIONS.update({
     "auth.sign_in_failed": _l("Sign-in failed"),
     "auth.throttled": _l("Sign-in slowed down (too many failures)"),
     "auth.failures_notified": _l("User emailed about failed sign-ins"),
 })
 AUDIT_DETAILS.update({
-    "auth.sign_in_failed": _l("Username %(username)s"),
+    "auth.sign_in_failed": _l("Username %(username)s (%(where)s)"),
     "auth.throttled": _l("%(username)s: next try in %(seconds)s s (%(scope)s)"),
     "auth.failures_notified": _l("%(username)s: %(failures)s failed sign-ins in an hour, from %(addresses)s"),
 })
-AUDIT_PARAM_LABELS.update({"scope": "SIGN_IN_THROTTLE_SCOPES"})
+AUDIT_PARAM_LABELS.update({"scope": "SIGN_IN_THROTTLE_SCOPES", "where": "SIGN_IN_PLACES"})
 
 # Signed-in sessions (crm.services.sessions): why a session ended, and device names with a local form.
 SESSION_END_REASONS = {

@@ -30,6 +30,15 @@ def post(client, username: str, password: str, address: str = OUTLET):
                        environ_base={"REMOTE_ADDR": address})
 
 
+def own_phone(app, username: str, address: str = OUTLET):
+    """A browser where `username` signed in (so it holds a device key for it) and then signed out."""
+    phone = app.test_client()
+    assert post(phone, username, PASSWORD, address).status_code == 303
+    assert phone.get_cookie(signin.DEVICE_COOKIE) is not None
+    phone.post("/logout")
+    return phone
+
+
 def statuses(client, username: str, password: str, times: int, address: str = OUTLET) -> list[int]:
     return [post(client, username, password, address).status_code for _ in range(times)]
 
@@ -115,16 +124,22 @@ def test_failures_older_than_the_window_no_longer_count(app, world):
 
 # ---------------------------------------------------------------- per username from every address
 
-def test_many_addresses_failing_on_one_username_slow_each_by_at_most_a_minute_but_not_the_owner(app, world):
-    for i in range(25):
+def test_past_twenty_failures_every_try_without_a_device_key_waits_at_most_a_minute_but_not_the_owners_phone(
+        app, world):
+    phone = own_phone(app, "manager1")
+    for i in range(20):
         assert post(app.test_client(), "manager1", "bad-guess", f"10.40.0.{i}").status_code == 422
-    # Each of those addresses now waits before its next try, at most the cap (60 s)...
-    again = post(app.test_client(), "manager1", PASSWORD, "10.40.0.3")
-    assert again.status_code == 429
-    assert 0 < int(again.headers["Retry-After"]) <= 60
-    assert error_text(again) == f"尝试次数过多，请 {again.headers['Retry-After']} 秒后再试。"
-    # ...while the owner, who has not failed, signs in at once from the outlet.
-    assert post(app.test_client(), "manager1", PASSWORD, OUTLET).status_code == 303
+    # Every try of the username without its device key now waits, at most the cap (60 s), even from an
+    # address that never failed: rotating addresses gains nothing...
+    for address in ("10.40.0.3", "10.40.9.9", OUTLET):
+        again = post(app.test_client(), "manager1", PASSWORD, address)
+        assert again.status_code == 429, address
+        assert 0 < int(again.headers["Retry-After"]) <= 60
+        assert error_text(again) == f"尝试次数过多，请 {again.headers['Retry-After']} 秒后再试。"
+        assert signin.wait_for("manager1", address).scope == signin.ACCOUNT
+    # ...while the owner's own phone, holding its device key, signs in at once.
+    assert post(phone, "manager1", PASSWORD, OUTLET).status_code == 303
+    assert post(app.test_client(), "manager2", PASSWORD, "10.40.9.9").status_code == 303  # other usernames: no
     pass_time(61)
     assert post(app.test_client(), "manager1", PASSWORD, "10.40.0.3").status_code == 303
 
@@ -136,7 +151,8 @@ def test_the_account_wide_delay_never_exceeds_its_cap_however_many_addresses_fai
     now = start + timedelta(seconds=200)
     found = signin.wait_for("manager1", "10.50.0.199", now)
     assert found.scope == signin.ACCOUNT and 0 < found.seconds <= 60
-    assert signin.wait_for("manager1", OUTLET, now) is None
+    assert 0 < signin.wait_for("manager1", OUTLET, now).seconds <= 60
+    assert signin.wait_for("manager1", "10.50.0.199", now + timedelta(seconds=60)) is None
 
 
 # ---------------------------------------------------------------- per address (an outlet's NAT)
@@ -171,6 +187,207 @@ def test_below_the_address_threshold_successes_and_failures_of_others_do_not_hol
         signin.record_failure(f"guess{i}", OUTLET, start + timedelta(seconds=i))
     db.session.commit()
     assert post(app.test_client(), "manager2", PASSWORD, OUTLET).status_code == 303
+
+
+# ---------------------------------------------------------------- the flood guard
+
+def test_junk_and_throttled_posts_do_not_fill_the_flood_guard_so_a_colleague_still_signs_in(app, world):
+    app.config["CRM_LOGIN_LIMIT_PER_ADDRESS"] = "10 per 5 minutes"
+    junk = app.test_client()
+    assert statuses(junk, "nobody", "bad-guess", 5) == [422] * 5  # 5 checked passwords: these count
+    codes = [junk.post("/login", data={}, environ_base={"REMOTE_ADDR": OUTLET}).status_code for _ in range(145)]
+    codes += statuses(junk, "nobody", "bad-guess", 150)  # all refused by the throttle, unchecked
+    assert set(codes) == {422, 429} and codes.count(429) == 150
+    assert post(app.test_client(), "manager2", PASSWORD).status_code == 303
+    # Checked, wrong passwords still fill it: the 11th is the flood guard's plain 429.
+    assert [post(app.test_client(), f"guess{i}", "bad-guess").status_code for i in range(6)] == [422] * 5 + [429]
+    assert post(app.test_client(), "manager1", PASSWORD).status_code == 429
+    assert post(own_phone_client(app, world), "manager1", PASSWORD).status_code == 303  # its own phone: exempt
+
+
+def own_phone_client(app, world):
+    """A browser holding manager1's device key, made without a request (the flood guard is full)."""
+    phone = app.test_client()
+    with app.test_request_context():
+        phone.set_cookie(signin.DEVICE_COOKIE, signin.device_cookie(None, "manager1"))
+    return phone
+
+
+# ---------------------------------------------------------------- the owner's own browser (device key)
+
+def test_a_sign_in_sets_a_long_lived_http_only_device_cookie_that_keeps_other_usernames(app, world):
+    phone = app.test_client()
+    response = post(phone, "manager1", PASSWORD)
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("crm_device="))
+    assert "HttpOnly" in header and "SameSite=Lax" in header and f"Max-Age={180 * 86400}" in header
+    assert "Secure" not in header  # like the session cookie, which is Secure in production
+    first = phone.get_cookie(signin.DEVICE_COOKIE).value
+    assert "manager1" not in first
+    phone.post("/logout")
+    assert post(phone, "manager2", PASSWORD).status_code == 303
+    both = phone.get_cookie(signin.DEVICE_COOKIE).value
+    with app.test_request_context():
+        assert signin.device_key(both, "MANAGER1 ") == signin.device_key(first, "manager1") is not None
+        assert signin.device_key(both, "manager2") not in (None, signin.device_key(first, "manager1"))
+        assert signin.device_key(first, "manager2") is None
+        assert signin.device_key(first.replace(first[-1], "0" if first[-1] != "0" else "1"), "manager1") is None
+        assert signin.device_key("x" * 5000 + "²", "manager1") is None
+        assert signin.device_key(first, "manager1", utcnow() + timedelta(days=181)) is None
+    app.config["SESSION_COOKIE_SECURE"] = True
+    secure = post(app.test_client(), "manager1", PASSWORD).headers.getlist("Set-Cookie")
+    assert any(h.startswith("crm_device=") and "Secure" in h for h in secure)
+
+
+def test_a_colleague_behind_the_same_address_cannot_hold_the_owners_phone_out(app, world):
+    phone = own_phone(app, "manager1")
+    pass_time(200)  # the phone signed in a while ago
+    colleague = app.test_client()
+    # At the outlet's address: the pair rule (6+ failures), the account rule (20+), the address rule (100+).
+    start = utcnow() - timedelta(seconds=100)
+    for i in range(20):
+        signin.record_failure("manager1", OUTLET, start + timedelta(seconds=i))
+    for i in range(80):
+        signin.record_failure(f"guess{i}", OUTLET, start + timedelta(seconds=i))
+    signin.record_failure("manager1", OUTLET)  # the last one just now
+    db.session.commit()
+    held = post(colleague, "manager1", PASSWORD)
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) > 60  # the pair rule, up to 5 minutes
+    assert post(app.test_client(), "lead", PASSWORD).status_code == 429  # the address rule
+    # The owner's phone, with its device key, signs in at once.
+    assert post(phone, "manager1", PASSWORD).status_code == 303
+    # A new browser of the owner elsewhere waits at most the account delay.
+    laptop = app.test_client()
+    waiting = post(laptop, "manager1", PASSWORD, ELSEWHERE)
+    assert waiting.status_code == 429 and 0 < int(waiting.headers["Retry-After"]) <= 60
+    pass_time(61)
+    assert post(laptop, "manager1", PASSWORD, ELSEWHERE).status_code == 303
+
+
+def test_failures_on_the_owners_own_phone_throttle_that_phone_only(app, world):
+    phone = own_phone(app, "manager1")
+    assert statuses(phone, "manager1", "bad-guess", 5) == [422] * 5
+    waiting = post(phone, "manager1", PASSWORD)
+    assert waiting.status_code == 429 and waiting.headers["Retry-After"] == "30"
+    [throttled] = events("auth.throttled")
+    assert throttled.params["scope"] == signin.DEVICE
+    assert {a.device for a in attempts() if not a.succeeded} == {signin.device_key(
+        phone.get_cookie(signin.DEVICE_COOKIE).value, "manager1")}
+    # They are not the colleagues' failures: another browser at the same address is not held by them.
+    assert post(app.test_client(), "manager1", PASSWORD).status_code == 303
+    pass_time(31)
+    assert post(phone, "manager1", "bad-guess").status_code == 422
+    assert post(phone, "manager1", PASSWORD).status_code == 429  # 6th failure: 60 s
+    pass_time(61)
+    assert post(phone, "manager1", PASSWORD).status_code == 303
+
+
+def test_a_device_key_counts_only_for_the_username_it_was_given_for(app, world):
+    phone = own_phone(app, "manager1")
+    assert statuses(app.test_client(), "manager2", "bad-guess", 5) == [422] * 5
+    assert post(phone, "manager2", PASSWORD).status_code == 429  # manager2 never signed in here
+
+
+# ---------------------------------------------------------------- networks, not single addresses
+
+@pytest.mark.parametrize("address, counted_as", [
+    ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"), ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+    ("::ffff:10.20.0.5", "10.20.0.5"), ("10.20.0.5", "10.20.0.5"), ("fe80::1%eth0", "fe80::/64"),
+    ("", ""), ("unix-socket", "unix-socket"),
+])
+def test_ipv6_addresses_are_counted_by_their_64_network(address, counted_as):
+    assert signin.network(address) == counted_as
+
+
+def test_sixty_ipv6_addresses_from_one_64_are_one_guesser(app, world):
+    codes = [post(app.test_client(), "manager1", "bad-guess", f"2001:db8:1:2::{i:x}").status_code
+             for i in range(1, 61)]
+    assert codes == [422] * 5 + [429] * 55
+    assert len(attempts()) == 5
+    assert {a.address for a in attempts()} == {"2001:db8:1:2::/64"}
+    assert post(app.test_client(), "manager1", PASSWORD, "2001:db8:1:3::1").status_code == 303  # next /64
+
+
+def test_an_outlet_network_past_a_hundred_failures_holds_ipv6_neighbours_too(app, world):
+    start = utcnow() - timedelta(seconds=100)
+    for i in range(100):
+        signin.record_failure(f"guess{i}", f"2001:db8:9:9::{i + 1:x}", start + timedelta(seconds=i))
+    db.session.commit()
+    held = post(app.test_client(), "manager2", PASSWORD, "2001:db8:9:9:ffff::1")
+    assert held.status_code == 429 and 0 < int(held.headers["Retry-After"]) <= 60
+
+
+# ---------------------------------------------------------------- the current password on Settings
+
+def change(client, current: str, address: str = OUTLET):
+    return client.post("/settings", data={"locale": "zh_CN", "current_password": current,
+                                          "new_password": "Fresh-pass-for-me-2026", "confirm": "Fresh-pass-for-me-2026"},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_guessing_the_current_password_on_settings_is_audited_and_ends_the_session_after_five(app, world):
+    phone = app.test_client()
+    assert post(phone, "manager1", PASSWORD).status_code == 303
+    for i in range(4):
+        wrong = change(phone, f"guess-{i}")
+        assert wrong.status_code == 422 and "当前密码不正确" in wrong.get_data(as_text=True)
+    fifth = change(phone, "guess-4")
+    assert fifth.status_code == 303 and fifth.headers["Location"] == "/login"
+    failures = events("auth.sign_in_failed")
+    assert len(failures) == 5
+    assert all((f.actor_id, f.object_id, f.params["username"], f.params["where"]) ==
+               (None, world.manager1.id, "manager1", "settings") for f in failures)
+    # The fifth ended this browser's session: back to sign-in, told why.
+    assert phone.get("/clients").status_code == 302
+    page = phone.get("/login").get_data(as_text=True)
+    assert "当前密码已输错 5 次，已为您退出登录，请重新登录。" in page
+    assert events("auth.sign_out")[-1].object_id == world.manager1.id
+    db.session.refresh(world.manager1)
+    assert world.manager1.check_password(PASSWORD)
+
+
+def test_the_current_password_on_settings_goes_through_the_sign_in_throttle(app, world):
+    app.config["CRM_SIGNIN_FAILURES"] = 2
+    phone = app.test_client()
+    assert post(phone, "manager1", PASSWORD).status_code == 303
+    assert [change(phone, "guess").status_code for _ in range(2)] == [422, 422]
+    waiting = change(phone, PASSWORD)  # even the right one: not looked at
+    assert waiting.status_code == 429 and waiting.headers["Retry-After"] == "30"
+    assert "尝试次数过多，请 30 秒后再试。" in waiting.get_data(as_text=True)
+    db.session.refresh(world.manager1)
+    assert world.manager1.check_password(PASSWORD)
+    [throttled] = events("auth.throttled")
+    assert throttled.params["scope"] == signin.DEVICE  # this browser's own failures, nobody else's
+
+
+def test_the_right_current_password_on_settings_still_changes_it(app, world):
+    phone = app.test_client()
+    assert post(phone, "manager1", PASSWORD).status_code == 303
+    assert change(phone, "guess").status_code == 422
+    assert change(phone, PASSWORD).status_code == 303
+    db.session.refresh(world.manager1)
+    assert world.manager1.check_password("Fresh-pass-for-me-2026")
+    assert [a.succeeded for a in attempts()][-2:] == [False, True]
+
+
+# ---------------------------------------------------------------- the same work for unknown usernames
+
+def test_a_failure_runs_the_same_queries_whether_the_username_exists_or_not(app, world):
+    def queries(username: str) -> list[str]:
+        seen = []
+
+        def note(_conn, _cursor, statement, *_args):
+            seen.append(re.sub(r"\s+", " ", statement))
+
+        sa.event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            with app.test_request_context():
+                signin.record_failure(username, ELSEWHERE)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", note)
+        db.session.rollback()
+        return seen
+
+    assert queries("manager1") == queries("nobody")
 
 
 # ---------------------------------------------------------------- shared by every process
@@ -286,15 +503,31 @@ def test_every_checked_try_is_stored_and_each_failure_and_delay_is_audited(app, 
     assert stored == [("manager1", OUTLET, world.manager1.id, False), ("nobody-at-all", OUTLET, None, False),
                       ("manager2", OUTLET, world.manager2.id, True)]
     known, unknown = events("auth.sign_in_failed")
+    # Nobody is the actor of a failure: the account tried is its object.
     assert (known.actor_id, known.object_id, known.params, known.remote_addr) == (
-        world.manager1.id, world.manager1.id, {"username": "manager1"}, OUTLET)
-    assert (unknown.actor_id, unknown.object_id, unknown.params) == (None, None, {"username": "nobody-at-all"})
+        None, world.manager1.id, {"username": "manager1", "where": "login"}, OUTLET)
+    assert (unknown.actor_id, unknown.object_id, unknown.params) == (None, None,
+                                                                      {"username": "no…(13)", "where": "login"})
+    assert "nobody-at-all" not in unknown.detail
     assert events("auth.throttled") == []
     statuses(c, "manager1", "bad-guess", 5)  # the 5th failure starts a delay; the 6th try is refused
     assert len(events("auth.sign_in_failed")) == 6
     [throttled] = events("auth.throttled")
     assert throttled.params == {"username": "manager1", "seconds": 30, "scope": "account_address"}
-    assert throttled.actor_id == world.manager1.id
+    assert (throttled.actor_id, throttled.object_id) == (None, world.manager1.id)
+
+
+def test_a_password_typed_into_the_username_field_is_not_on_the_audit_trail(app, world, login):
+    secret = "Correct-Horse-Battery-9"
+    c = app.test_client()
+    for _ in range(6):  # failures, then a wait: neither audit row names it
+        post(c, secret, "manager1")
+    rows = [*events("auth.sign_in_failed"), *events("auth.throttled")]
+    assert len(rows) == 6
+    assert all(secret.lower() not in f"{row.params} {row.detail}".lower() for row in rows)
+    assert {row.params["username"] for row in rows} == {"Co…(23)"}
+    page = login("admin").get("/admin/audit", query_string={"action": "auth"}).get_data(as_text=True)
+    assert secret not in page and "用户名 Co…(23)（登录页）" in page
 
 
 def test_old_attempts_are_deleted_when_someone_signs_in(app, world):

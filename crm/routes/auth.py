@@ -1,7 +1,7 @@
 """Sign-in, sign-out and personal settings."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, request, session, url_for
+from flask import Blueprint, current_app, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,9 +13,34 @@ from crm.services import sessions, signin, users
 bp = Blueprint("auth", __name__)
 
 
-def _failed(response) -> bool:
-    """Only failed (or throttled) sign-ins count against the flood guard; a success redirects with 303."""
-    return response.status_code != 303
+def _password_failed(_response) -> bool:
+    """The flood guard counts only tries whose password was checked and wrong: not junk, not throttled ones."""
+    return bool(g.get("_crm_password_failed"))
+
+
+def _device(username: str | None) -> str | None:
+    """This browser's valid device key for `username` (set where it signed in before), or None."""
+    return signin.device_key(request.cookies.get(signin.DEVICE_COOKIE), username)
+
+
+def _known_device() -> bool:
+    """A try from the typed username's own browser is not held by others' failures, the flood guard included."""
+    return _device(request.form.get("username")) is not None
+
+
+def _remember_device(response, username: str):
+    """After a success: this browser keeps a device key for the username (its own throttle, not others')."""
+    value = signin.device_cookie(request.cookies.get(signin.DEVICE_COOKIE), username)
+    response.set_cookie(signin.DEVICE_COOKIE, value, max_age=signin.DEVICE_DAYS * 86400, httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+    return response
+
+
+def _too_many(form_field, wait: signin.Wait, template: str, form):
+    """429 with the wait on the form: the password was not looked at."""
+    form_field.errors.append(_("Too many attempts. Please try again in %(seconds)s seconds.", seconds=wait.seconds))
+    body, status = render(template, form=form, status=429)
+    return body, status, {"Retry-After": str(wait.seconds)}
 
 
 _safe_next = safe_next  # the one check of ?next= (crm.routes.helpers)
@@ -23,30 +48,28 @@ _safe_next = safe_next  # the one check of ?next= (crm.routes.helpers)
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CRM_LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
+               deduct_when=_password_failed, exempt_when=_known_device)
 def login():
     """Sign in with username and password."""
     if current_user.is_authenticated:
         return see_other(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        address = request.remote_addr
-        wait = signin.wait_for(form.username.data, address)
+        address, device = request.remote_addr, _device(form.username.data)
+        wait = signin.wait_for(form.username.data, address, device=device)
         if wait is not None:
             # The password is not looked at; the same answer whether the account exists or not.
-            form.password.errors.append(_("Too many attempts. Please try again in %(seconds)s seconds.",
-                                          seconds=wait.seconds))
-            body, status = render("auth/login.html", form=form, status=429)
-            return body, status, {"Retry-After": str(wait.seconds)}
+            return _too_many(form.password, wait, "auth/login.html", form)
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
-            signin.record_success(user, form.username.data, address)
+            signin.record_success(user, form.username.data, address, device=device)
             sessions.sign_in(user, remember=form.remember.data)
             users.require_change_if_weak(user, form.password.data)
             db.session.commit()
-            return see_other(_safe_next(request.args.get("next")))
+            return _remember_device(see_other(_safe_next(request.args.get("next"))), form.username.data)
         # Same words whether the account is unknown, inactive or the password wrong.
-        signin.record_failure(form.username.data, address)
+        signin.record_failure(form.username.data, address, device=device)
+        g._crm_password_failed = True
         db.session.commit()
         form.password.errors.append(_("Wrong username or password."))
     status = 422 if form.errors else 200
@@ -97,8 +120,11 @@ def settings():
     """Language and password of the signed-in user."""
     form = SettingsForm(obj=current_user)
     if form.validate_on_submit():
-        if form.new_password.data and not current_user.check_password(form.current_password.data or ""):
-            form.current_password.errors.append(_("The current password is not right."))
+        stop = _check_current_password(form) if form.new_password.data else None
+        if stop is not None:
+            return stop
+        if form.current_password.errors:
+            pass  # wrong: said so on the form
         elif form.new_password.data and form.new_password.data == form.current_password.data:
             form.new_password.errors.append(_("Choose a password different from the current one."))
         else:
@@ -110,3 +136,34 @@ def settings():
                 return see_other(url_for("main.home"))
             return see_other(url_for("auth.settings"))
     return render("auth/settings.html", form=form, status=422 if form.errors else 200)
+
+
+# Wrong current passwords in one session before Settings signs this browser out.
+SETTINGS_TRIES = 5
+
+
+def _check_current_password(form):
+    """Settings' current-password check, through the sign-in throttle and audited like a sign-in.
+
+    A wrong one adds an error to the form; the answer to return instead when the try must wait, or
+    when it is the session's fifth wrong one (this browser is then signed out).
+    """
+    username, address, row = current_user.username, request.remote_addr, sessions.current()
+    device = _device(username)
+    wait = signin.wait_for(username, address, device=device)
+    if wait is not None:
+        return _too_many(form.current_password, wait, "auth/settings.html", form)
+    if current_user.check_password(form.current_password.data or ""):
+        signin.record_success(current_user, username, address, device=device)
+        return None
+    signin.record_failure(username, address, device=device, where=signin.SETTINGS,
+                          session_id=row.id if row else None)
+    if row is not None and signin.failures_in_session(current_user, row.id, row.created_at) >= SETTINGS_TRIES:
+        sessions.sign_out()
+        db.session.commit()
+        flash(_("The current password was wrong %(count)s times: you have been signed out. Please sign in again.",
+                count=SETTINGS_TRIES), "warning")
+        return see_other(url_for("auth.login"))
+    db.session.commit()
+    form.current_password.errors.append(_("The current password is not right."))
+    return None

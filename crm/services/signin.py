@@ -1,31 +1,47 @@
 """Sign-in throttling that slows guessing without locking the real owner out, and the audit of failures.
 
 Every sign-in whose password was checked is a `SignInAttempt` row, in the database that every web
-process shares, so the limits hold with any number of workers and without Redis. Three counts, over
-the last `CRM_SIGNIN_WINDOW_MINUTES` (15):
+process shares, so the limits hold with any number of workers and without Redis. Addresses are
+counted by network: an IPv4 address as it is, an IPv6 address by its /64 (one household or phone
+line hands out a whole /64, so rotating within it gains nothing).
 
-- **this username from this address** (the guesser's own pair): after `CRM_SIGNIN_FAILURES` (5)
+A browser where a username once signed in carries a **device key** for it (the `crm_device` cookie,
+180 days, a random nonce per username signed with the secret key; OWASP's "device cookies"). A try
+presenting a valid device key for the username typed is counted only against failures carrying that
+same key: after `CRM_SIGNIN_FAILURES` (5) of them each next try waits 30 s, doubling to 300 s, like
+the pair rule below; a success with the key clears it. Nothing anyone else does slows it down.
+
+Tries without a valid device key, over the last `CRM_SIGNIN_WINDOW_MINUTES` (15), counting only
+failures without one:
+
+- **this username from this network** (the guesser's own pair): after `CRM_SIGNIN_FAILURES` (5)
   failures each next try waits 30 s, then 60, 120 … at most `CRM_SIGNIN_MAX_DELAY_SECONDS` (300),
   counted from the pair's last failure. A success from the pair clears it.
-- **this username from every address**: past `CRM_SIGNIN_ACCOUNT_FAILURES` (20), an address that
-  has itself just failed on this username waits `CRM_SIGNIN_ACCOUNT_DELAY_SECONDS` (60) before its
-  next try. An address that has not failed (the owner at the outlet) tries at once, so failures from
-  elsewhere, however many, never keep the owner out.
-- **every username from this address** (an outlet's NAT): past `CRM_SIGNIN_ADDRESS_FAILURES` (100)
-  failures, any try from the address waits `CRM_SIGNIN_ADDRESS_DELAY_SECONDS` (60) after its last
-  failure. Successes never count.
+- **this username from every network**: past `CRM_SIGNIN_ACCOUNT_FAILURES` (20), every try of the
+  username waits `CRM_SIGNIN_ACCOUNT_DELAY_SECONDS` (60) after its last failure, wherever it comes
+  from; the owner's own browsers, holding their device key, are not affected.
+- **every username from this network** (an outlet's NAT): past `CRM_SIGNIN_ADDRESS_FAILURES` (100)
+  failures, any try from it waits `CRM_SIGNIN_ADDRESS_DELAY_SECONDS` (60) after its last failure.
+  Successes never count.
 
 A throttled try is refused before the password is looked at and is not stored as an attempt: waiting
 it out is the only way to another guess, and hammering cannot lengthen anyone's delay. The decision
-reads only the typed username and the address, so it is the same whether the account exists.
-When an active account collects `CRM_SIGNIN_NOTIFY_FAILURES` (10) failures within an hour its owner
-is emailed, at most once an hour. Attempts older than a day are deleted on each successful sign-in.
-Two tries racing in two processes can both pass the check: the limits can be exceeded by the number
-of tries in flight at once, never more.
+reads only the typed username, the address and the device key, so it is the same whether the account
+exists, and so is the work done for a failure (the same queries) except the owner's email.
+When an account collects `CRM_SIGNIN_NOTIFY_FAILURES` (10) failures within an hour its owner (if
+active) is emailed, at most once an hour. Attempts older than a day are deleted on each successful
+sign-in. Failures are audited without an actor (the user tried is the object), an unknown username
+only masked: people type their password there. Two tries racing in two processes can both pass the
+check: the limits can be exceeded by the number of tries in flight at once, never more.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 import math
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,7 +59,14 @@ NOTIFY_WINDOW = timedelta(hours=1)
 MAX_ADDRESSES_NAMED = 5  # in the owner's email
 
 # Which count made a try wait (labels.SIGN_IN_THROTTLE_SCOPES names them for the audit trail).
-PAIR, ACCOUNT, ADDRESS = "account_address", "account", "address"
+PAIR, ACCOUNT, ADDRESS, DEVICE = "account_address", "account", "address", "device"
+# Where the password was checked (labels.SIGN_IN_PLACES): the sign-in page, or Settings' current password.
+LOGIN, SETTINGS = "login", "settings"
+
+DEVICE_COOKIE = "crm_device"
+DEVICE_DAYS = 180
+DEVICE_USERNAMES = 5  # device keys one browser keeps (a phone shared at the counter)
+_DEVICE_ENTRY = re.compile(r"([0-9a-f]{32})\.([0-9]{1,12})\.([0-9a-f]{32})")
 
 
 @dataclass(frozen=True)
@@ -98,8 +121,67 @@ def username_key(username: str | None) -> str:
     return (username or "").strip().lower()[:80]
 
 
-def _address(address: str | None) -> str:
-    return (address or "")[:64]
+def network(address: str | None) -> str:
+    """What an address is counted under: an IPv4 address itself, an IPv6 address's /64 ("2001:db8:0:1::/64")."""
+    text = (address or "").strip()
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip)
+
+
+def masked_username(username: str | None) -> str:
+    """An unknown username as the audit trail shows it: people type their password there ("no…(13)")."""
+    text = (username or "").strip()
+    return f"{text[:2]}…({len(text)})"
+
+
+# ---------------------------------------------------------------- device keys
+
+def _mac(key: str, nonce: str, issued: str) -> str:
+    secret = current_app.secret_key
+    secret = secret if isinstance(secret, bytes) else str(secret).encode()
+    message = f"crm-device\n{key}\n{nonce}\n{issued}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _entries(cookie: str | None, now: datetime) -> list[tuple[str, str, str]]:
+    """The well-formed, unexpired (nonce, issued, mac) entries of a device cookie, at most DEVICE_USERNAMES."""
+    found = []
+    oldest = now.timestamp() - DEVICE_DAYS * 86400
+    for part in (cookie or "")[:1000].split("-")[:DEVICE_USERNAMES]:
+        match = _DEVICE_ENTRY.fullmatch(part)
+        if match and oldest < int(match.group(2)) <= now.timestamp() + 60:
+            found.append(match.groups())
+    return found
+
+
+def device_key(cookie: str | None, username: str | None, now: datetime | None = None) -> str | None:
+    """The device key (SHA-256 of its nonce) the `crm_device` cookie holds for `username`; None if none is valid."""
+    key = username_key(username)
+    if not key:
+        return None
+    for nonce, issued, mac in _entries(cookie, now or utcnow()):
+        if hmac.compare_digest(mac, _mac(key, nonce, issued)):
+            return hashlib.sha256(nonce.encode()).hexdigest()
+    return None
+
+
+def device_cookie(cookie: str | None, username: str | None, now: datetime | None = None) -> str:
+    """The `crm_device` value after `username` signed in: a fresh key for it first, the other usernames' kept."""
+    now = now or utcnow()
+    key, nonce, issued = username_key(username), secrets.token_hex(16), str(int(now.timestamp()))
+    kept = [entry for entry in _entries(cookie, now) if not hmac.compare_digest(entry[2], _mac(key, *entry[:2]))]
+    entries = [(nonce, issued, _mac(key, nonce, issued)), *kept][:DEVICE_USERNAMES]
+    return "-".join(".".join(entry) for entry in entries)
+
+
+# ---------------------------------------------------------------- the throttle
 
 
 def _failures(*conditions) -> sa.Select:
@@ -108,33 +190,43 @@ def _failures(*conditions) -> sa.Select:
         SignInAttempt.succeeded.is_(False), *conditions)
 
 
+def _until(count: int, last: datetime | None, threshold: int, seconds: int) -> datetime | None:
+    return last + timedelta(seconds=seconds) if count >= threshold and last is not None else None
+
+
+def _rule(conditions: tuple, since: datetime, rules: Limits) -> datetime | None:
+    """The end of the wait of a pair-like rule: failures since its last success, 30 s doubling."""
+    last_success = db.session.execute(
+        sa.select(sa.func.max(SignInAttempt.at)).where(*conditions, SignInAttempt.succeeded.is_(True),
+                                                        SignInAttempt.at >= since)).scalar()
+    count, last = db.session.execute(
+        _failures(*conditions, SignInAttempt.at >= since,
+                  *([SignInAttempt.at > last_success] if last_success else []))).one()
+    delay = rules.pair_delay(count)
+    return last + timedelta(seconds=delay) if delay else None
+
+
 def wait_for(username: str | None, address: str | None, now: datetime | None = None,
-             rules: Limits | None = None) -> Wait | None:
-    """How long a try of `username` from `address` must wait before its password may be checked; None: go ahead."""
+             rules: Limits | None = None, device: str | None = None) -> Wait | None:
+    """How long a try of `username` from `address` (with a valid `device` key, if any) must wait before its
+    password may be checked; None: go ahead."""
     now = now or utcnow()
     rules = rules or limits()
-    key, address = username_key(username), _address(address)
+    key, net = username_key(username), network(address)
     since = now - rules.window
-    pair = (SignInAttempt.username_key == key, SignInAttempt.address == address)
-    last_success = db.session.execute(
-        sa.select(sa.func.max(SignInAttempt.at)).where(*pair, SignInAttempt.succeeded.is_(True),
-                                                        SignInAttempt.at >= since)).scalar()
-    pair_count, pair_last = db.session.execute(
-        _failures(*pair, SignInAttempt.at >= since,
-                  *([SignInAttempt.at > last_success] if last_success else []))).one()
-    until: list[tuple[datetime, str]] = []
-    if pair_count:
-        delay = rules.pair_delay(pair_count)
-        if delay:
-            until.append((pair_last + timedelta(seconds=delay), PAIR))
-        account_count = db.session.execute(
-            _failures(SignInAttempt.username_key == key, SignInAttempt.at >= since)).one()[0]
-        if account_count >= rules.account_failures:
-            until.append((pair_last + timedelta(seconds=rules.account_delay_seconds), ACCOUNT))
-    address_count, address_last = db.session.execute(
-        _failures(SignInAttempt.address == address, SignInAttempt.at >= since)).one()
-    if address_count >= rules.address_failures:
-        until.append((address_last + timedelta(seconds=rules.address_delay_seconds), ADDRESS))
+    if device is not None:
+        until = [(_rule((SignInAttempt.username_key == key, SignInAttempt.device == device), since, rules), DEVICE)]
+    else:
+        anonymous = SignInAttempt.device.is_(None)
+        account = db.session.execute(
+            _failures(SignInAttempt.username_key == key, anonymous, SignInAttempt.at >= since)).one()
+        address_count = db.session.execute(
+            _failures(SignInAttempt.address == net, anonymous, SignInAttempt.at >= since)).one()
+        until = [(_rule((SignInAttempt.username_key == key, SignInAttempt.address == net, anonymous), since, rules),
+                  PAIR),
+                 (_until(*account, rules.account_failures, rules.account_delay_seconds), ACCOUNT),
+                 (_until(*address_count, rules.address_failures, rules.address_delay_seconds), ADDRESS)]
+    until = [item for item in until if item[0] is not None]
     if not until:
         return None
     latest, scope = max(until, key=lambda item: item[0])
@@ -142,38 +234,55 @@ def wait_for(username: str | None, address: str | None, now: datetime | None = N
     return Wait(seconds, scope) if seconds > 0 else None
 
 
-def record_failure(username: str | None, address: str | None, now: datetime | None = None) -> Wait | None:
-    """Store and audit a failed sign-in; audit a delay it starts and tell the owner of repeated failures.
+def record_failure(username: str | None, address: str | None, now: datetime | None = None,
+                   device: str | None = None, where: str = LOGIN, session_id: int | None = None) -> Wait | None:
+    """Store and audit a failed password check; audit a delay it starts and tell the owner of repeated failures.
 
-    Returns the wait the next try from this address must make (None when it may try at once). Flushes;
-    the caller commits.
+    `where` says which form checked it (LOGIN or SETTINGS, with the session's id). Returns the wait the
+    next try must make (None when it may try at once). Flushes; the caller commits.
     """
     now = now or utcnow()
     rules = limits()
     user = users.find_user(username or "")
-    address = _address(address)
-    db.session.add(SignInAttempt(username_key=username_key(username), address=address,
+    key = username_key(username)
+    db.session.add(SignInAttempt(username_key=key, address=network(address), device=device,
                                  user_id=user.id if user else None, succeeded=False, at=now))
     db.session.flush()
-    named = user.username if user else (username or "").strip()[:40]
-    audit.record(user, "auth.sign_in_failed", "user", user.id if user else None, remote_addr=address,
-                 params={"username": named}).at = now
-    wait = wait_for(username, address, now, rules)
+    named = user.username if user else masked_username(username)
+    params = {"username": named, "where": where, **({"session": session_id} if session_id else {})}
+    audit.record(None, "auth.sign_in_failed", "user", user.id if user else None, remote_addr=address or "",
+                 params=params).at = now
+    wait = wait_for(username, address, now, rules, device)
     if wait is not None:
-        audit.record(user, "auth.throttled", "user", user.id if user else None, remote_addr=address,
+        audit.record(None, "auth.throttled", "user", user.id if user else None, remote_addr=address or "",
                      params={"username": named, "seconds": wait.seconds, "scope": wait.scope}).at = now
-    if user is not None and user.active:
+    # The same count for every username (known or not); only past the threshold does an account matter.
+    recent = db.session.execute(sa.select(sa.func.count(SignInAttempt.id)).where(
+        SignInAttempt.username_key == key, SignInAttempt.succeeded.is_(False),
+        SignInAttempt.at >= now - NOTIFY_WINDOW)).scalar()
+    if recent >= rules.notify_failures and user is not None and user.active:
         notify_owner(user, now, rules)
     return wait
 
 
-def record_success(user: User, username: str | None, address: str | None, now: datetime | None = None) -> None:
-    """Store a successful sign-in (it clears this username's delays from this address) and purge old attempts."""
+def record_success(user: User, username: str | None, address: str | None, now: datetime | None = None,
+                   device: str | None = None) -> None:
+    """Store a successful sign-in (it clears the delays of its device key, or of its username and network)
+    and purge old attempts."""
     now = now or utcnow()
-    db.session.add(SignInAttempt(username_key=username_key(username), address=_address(address),
+    db.session.add(SignInAttempt(username_key=username_key(username), address=network(address), device=device,
                                  user_id=user.id, succeeded=True, at=now))
     purge(now)
     db.session.flush()
+
+
+def failures_in_session(user: User, session_id: int, since: datetime) -> int:
+    """Wrong current passwords typed on Settings during the session `session_id` (which began at `since`)."""
+    found = db.session.execute(sa.select(AuditEvent.params).where(
+        AuditEvent.action == "auth.sign_in_failed", AuditEvent.object_type == "user",
+        AuditEvent.object_id == user.id, AuditEvent.at >= since)).scalars()
+    return sum(1 for params in found
+               if params and params.get("where") == SETTINGS and params.get("session") == session_id)
 
 
 def purge(now: datetime | None = None) -> int:
