@@ -424,6 +424,22 @@ def test_generated_inputs_on_every_route_never_answer_a_server_error(fuzz, perso
         assert fuzz.relogins[persona] < sent // 20, fuzz.relogins
 
 
+@pytest.mark.parametrize("persona", list(SHARES))
+def test_every_route_gets_generated_input_from_every_persona(fuzz, persona):
+    """A sweep: each example sends generated input to every route in turn, so no route depends on the
+    draws above (which differ between backends: the ids they sample from do), and none is left out."""
+    routes = _routes(fuzz, persona)
+
+    @settings(max_examples=2, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(st.data())
+    def every_route(data):
+        for route in routes:
+            send(fuzz, persona, data.draw(fuzz.strategies[route], label=route))
+
+    every_route()
+
+
 def test_the_total_is_at_least_ten_thousand_generated_requests_on_every_route(fuzz):
     """Runs after the personas (file order): the issue's claim, counted on this backend; no rule left out."""
     total = sum(fuzz.sent.values())
