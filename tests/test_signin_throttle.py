@@ -559,7 +559,7 @@ def test_journey_a_manager_mistypes_six_times_at_the_outlet_waits_signs_in_and_t
     throttle = admin.get("/admin/audit", query_string={"action": "auth.throttled"}).get_data(as_text=True)
     rows = throttle.split("<tbody>")[1]
     assert "登录限速（失败次数过多）" in rows
-    assert "manager1：30 秒后方可再试（同一地址对该用户名）" in rows
+    assert "账号 manager1 需等待 30 秒后再试，原因：同一网络多次输错该账号密码" in rows
     everything = admin.get("/admin/audit", query_string={"action": "auth"}).get_data(as_text=True)
     assert everything.split("<tbody>")[1].count("<tr>") >= 6
 
