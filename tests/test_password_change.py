@@ -188,6 +188,10 @@ def test_an_admin_reset_makes_the_manager_choose_their_own_at_next_sign_in(app, 
 
     c = _sign_in(app, "manager1", "Temp-盐湖-4471")
     assert c.get("/today").headers["Location"] == "/settings"
+    page = c.get("/settings").get_data(as_text=True)
+    # The password meets the rules: the manager is told why a change is due, not that it is weak.
+    assert "您的密码由管理员设置，请先设置一个只有您自己知道的新密码再继续使用。" in page
+    assert "已不符合" not in page
     changed = c.post("/settings", data={"locale": "zh_CN", "current_password": "Temp-盐湖-4471",
                                         "new_password": STRONG})
     assert changed.status_code == 303

@@ -64,7 +64,9 @@ def login():
         if user is not None:
             signin.record_success(user, form.username.data, address, device=device)
             sessions.sign_in(user, remember=form.remember.data)
-            users.require_change_if_weak(user, form.password.data)
+            why = users.require_change_if_weak(user, form.password.data)
+            if why:
+                session[_PASSWORD_CHANGE_WHY] = why
             db.session.commit()
             return _remember_device(see_other(_safe_next(request.args.get("next"))), form.username.data)
         # Same words whether the account is unknown, inactive or the password wrong.
@@ -99,13 +101,19 @@ _OPEN_WHILE_PASSWORD_CHANGE = {"auth.settings", "auth.logout", "auth.choose_lang
                                "sessions.keep_alive", "sessions.status"}
 
 
+_PASSWORD_CHANGE_WHY = "password_change_why"  # in the session from sign-in: which message to show
+
+
 @bp.before_app_request
 def require_password_change():
     """A user whose password no longer meets the rules (or was reset by an admin) must change it first."""
     if (request.endpoint in _OPEN_WHILE_PASSWORD_CHANGE or not current_user.is_authenticated
             or not current_user.password_change_required):
         return None
-    message = _("Your password no longer meets the rules: choose a new one to continue.")
+    if session.get(_PASSWORD_CHANGE_WHY) == "set-by-admin":
+        message = _("An administrator set your password: choose a new one that only you know to continue.")
+    else:
+        message = _("Your password no longer meets the rules: choose a new one to continue.")
     if message not in (text for _category, text in session.get("_flashes", [])):
         flash(message, "warning")
     target = url_for("auth.settings")

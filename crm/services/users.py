@@ -51,11 +51,13 @@ def change_password(user: User, password: str, actor: User | None) -> None:
                  params={"username": user.username, "by_admin": by_admin})
 
 
-def require_change_if_weak(user: User, password: str) -> bool:
-    """At sign-in: a password that no longer meets the rules must be changed; True if so."""
+def require_change_if_weak(user: User, password: str) -> str | None:
+    """At sign-in: a password that no longer meets the rules must be changed. Why a change is due:
+    "rules" (this password breaks them), "set-by-admin" (it was set by someone else), or None."""
     if password_problems(password, user.username, user.display_name):
         user.password_change_required = True
-    return user.password_change_required
+        return "rules"
+    return "set-by-admin" if user.password_change_required else None
 
 
 def update_settings(user: User, locale: str, new_password: str | None) -> None:
