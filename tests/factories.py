@@ -63,3 +63,25 @@ def make_visit(client, author, **extra):
     data = {"occurred_at": utcnow(), "channel": "phone", "summary": "电话沟通", "outcome": "interested"}
     data.update(extra)
     return client_service.log_visit(client, author, data)
+
+
+# The smallest questionnaire that scores all five levels: two questions (tests of pages and access).
+SMALL_QUESTIONNAIRE = """
+标题: 测试问卷
+分档: 4 6 8 10
+1. 您能承受的最大损失？
+- 不能承受任何损失 | 1 | 最低
+- 10%以内 | 3
+- 30%以上 | 5
+2. 投资经验？
+- 没有 | 1
+- 5年以上 | 5
+"""
+
+
+def make_questionnaire(text: str = SMALL_QUESTIONNAIRE):
+    """A questionnaire published through the service (the one in use); flushed, not committed."""
+    from crm.domain.questionnaire_text import parse_questionnaire
+    from crm.services import suitability
+
+    return suitability.create_questionnaire(parse_questionnaire(text), None)

@@ -23,7 +23,6 @@ import pytest
 import sqlalchemy as sa
 
 from crm import create_app
-from crm.domain.questionnaire_text import parse_questionnaire
 from crm.extensions import db
 from crm.models import OutboxEmail, Product, Role, User, UserSession, utcnow
 from crm.services import assets, complaints, followups, plans, profiles, suitability
@@ -243,17 +242,6 @@ def app_rules(app) -> set[str]:
 
 # ------------------------------------------------------------------ the world, saved once
 
-QUESTIONNAIRE = """
-标题: 权限测试问卷
-分档: 4 6 8 10
-1. 您能承受的最大损失？
-- 不能承受任何损失 | 1 | 最低
-- 10%以内 | 3
-- 30%以上 | 5
-2. 投资经验？
-- 没有 | 1
-- 5年以上 | 5
-"""
 
 COMPLAINT = {"complainant_name": "张三", "complainant_contact": "13912345678", "channel": "phone",
              "category": "fees", "severity": "normal", "facts": "佣金过高"}
@@ -264,7 +252,7 @@ def build_world() -> dict[str, object]:
     w = factories.make_world()
     assignee = factories.create_user("manager3", "周经理", PASSWORD, Role.MANAGER, team=w.team,
                                      outlet=w.outlets[2], email="m3@example.com")
-    questionnaire = suitability.create_questionnaire(parse_questionnaire(QUESTIONNAIRE), None)
+    questionnaire = factories.make_questionnaire()
     product = Product(code="F001", name="稳健一号", kind="fund", risk=1, active=True)
     db.session.add(product)
     db.session.flush()

@@ -3,27 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from crm.domain.questionnaire_text import parse_questionnaire
 from crm.extensions import db
 from crm.services import suitability
-from tests.factories import make_client
-
-QUESTIONNAIRE = """
-标题: 回归测试问卷
-分档: 4 6 8 10
-1. 您能承受的最大损失？
-- 不能承受任何损失 | 1 | 最低
-- 10%以内 | 3
-- 30%以上 | 5
-2. 投资经验？
-- 没有 | 1
-- 5年以上 | 5
-"""
+from tests.factories import make_client, make_questionnaire
 
 
 @pytest.fixture
 def questionnaire(app):
-    found = suitability.create_questionnaire(parse_questionnaire(QUESTIONNAIRE), None)
+    found = make_questionnaire()
     db.session.commit()
     return found
 

@@ -20,19 +20,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import suitability
-from tests.factories import make_client
-
-SMALL_QUESTIONNAIRE = """
-标题: 测试问卷
-分档: 4 6 8 10
-1. 您能承受的最大损失？
-- 不能承受任何损失 | 1 | 最低
-- 10%以内 | 3
-- 30%以上 | 5
-2. 投资经验？
-- 没有 | 1
-- 5年以上 | 5
-"""
+from tests.factories import SMALL_QUESTIONNAIRE, make_client
 
 
 @pytest.fixture

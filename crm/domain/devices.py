@@ -1,7 +1,7 @@
 """A short name for the device behind a User-Agent ("iPhone · WeChat"), for the list of signed-in sessions.
 
 Only what a person recognises their own phone by: the kind of device and the app or browser. The
-codes are translated by labels.DEVICE_NAMES where a name has a local form (微信, QQ浏览器).
+codes are translated by labels.DEVICE_BROWSERS where a name has a local form (微信, QQ浏览器).
 """
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from crm.domain.questionnaire_text import parse_questionnaire
 from crm.extensions import db
 from crm.models import OutboxEmail, Product, utcnow
 from crm.services import assets, complaints, followups, plans, profiles, suitability
@@ -27,17 +26,6 @@ if HAVE_PLAYWRIGHT:  # otherwise conftest marks every test here skipped
 
     from tests.browser.helpers import sign_in
 
-QUESTIONNAIRE = """
-标题: 控制台测试问卷
-分档: 4 6 8 10
-1. 您能承受的最大损失？
-- 不能承受任何损失 | 1 | 最低
-- 10%以内 | 3
-- 30%以上 | 5
-2. 投资经验？
-- 没有 | 1
-- 5年以上 | 5
-"""
 # Pages that are not pages: a health check, a dialer hand-off, files.
 NOT_PAGES = {"static", "main.healthz", "clients.call", "main.home"}
 CSV = re.compile(r"format=csv")
@@ -45,7 +33,7 @@ CSV = re.compile(r"format=csv")
 
 def seed(world) -> dict[str, int]:
     """One client of manager1 with something on every tab, and one record of every other kind; the URL ids."""
-    questionnaire = suitability.create_questionnaire(parse_questionnaire(QUESTIONNAIRE), None)
+    questionnaire = factories.make_questionnaire()
     product = Product(code="F001", name="稳健一号", kind="fund", risk=1, active=True)
     db.session.add(product)
     db.session.flush()
