@@ -149,6 +149,9 @@ def test_saving_a_visit_filtering_clients_and_planning_a_follow_up_log_no_consol
     sign_in(page, "manager1")
 
     page.locator("header nav a[href='/clients']").click()
+    # The boosted navigation must have landed (and htmx processed the list) before the filter changes.
+    expect(page).to_have_url(re.compile(r"/clients$"))
+    page.wait_for_load_state("networkidle")
     page.evaluate("() => { window.sameDocument = true; }")
     page.locator("#stage").select_option("prospect")  # 张三 has a visit on file: he is "contacted"
     expect(page).to_have_url(re.compile(r"/clients\?(.*&)?stage=prospect"))
