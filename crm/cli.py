@@ -7,6 +7,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
+from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import Role, User
 
@@ -123,12 +124,11 @@ def register_job_commands(app: Flask) -> None:
     @click.option("--scheduled", is_flag=True, help="Claim this year's scheduled slot (cron as the scheduler).")
     def callback_sample(year: int | None, scheduled: bool) -> None:
         """Generate this year's call-back sample of active clients (once a year)."""
-        from zoneinfo import ZoneInfo
 
         from crm.models import utcnow
 
         now = utcnow()
-        year = year or now.astimezone(ZoneInfo("Asia/Shanghai")).year
+        year = year or now.astimezone(SHANGHAI).year
         job = jobs.JOBS_BY_NAME["callback-sample"]
         if scheduled:
             with audit.process_source("scheduler"):

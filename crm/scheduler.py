@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -20,10 +19,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from crm.domain.clock import SHANGHAI
 from crm.models import utcnow
 from crm.services import audit, heartbeats, jobs
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CATCH_UP_EVERY = timedelta(minutes=1)
 log = logging.getLogger("crm.scheduler")
 

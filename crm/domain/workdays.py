@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from lunardate import LunarDate
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from crm.domain.clock import SHANGHAI
+
 END_OF_DAY = time(23, 59, 59, 999999)
 _NO_OVERRIDES: Mapping[date, bool] = MappingProxyType({})
 FIRST_LUNAR_YEAR, LAST_LUNAR_YEAR = 1900, 2099  # what `lunardate` converts

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, ValidationError, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import InvalidFormat, normalize_mobile, validate_id_number
 from crm.labels import FORMAT_ERRORS, choices
 
@@ -54,7 +54,6 @@ class OptionalSelectField(SelectField):
         super().pre_validate(form)
 
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def to_utc(local: datetime) -> datetime:

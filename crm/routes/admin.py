@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, request, url_for
@@ -10,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import orm as so
 
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import parse_id
 from crm.domain.questionnaire_text import QuestionnaireError, format_questionnaire, parse_questionnaire
 from crm.extensions import db
@@ -21,7 +21,6 @@ from crm.routes.helpers import local_datetime, render, see_other
 from crm.services import audit, csv_export, sessions, settings, suitability, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @bp.before_request

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.forms.suitability import RecommendationForm
@@ -18,7 +19,6 @@ from crm.services import audit, csv_export, submissions, suitability
 from crm.services.access import get_client_or_404, get_visit_or_404
 
 bp = Blueprint("suitability", __name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @bp.before_request

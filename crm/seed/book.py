@@ -5,15 +5,14 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import Client, Outlet, Product, Role, SourceChannel, Stage, StageChange, Team, User
 from crm.seed import data
 from crm.services.clients import set_mobile, set_name
 from crm.services.users import create_user
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "demo-pass-123"
 # (username, display name, role, team index or None, outlet index or None); the README lists them.
 DEMO_USERS = (

@@ -24,12 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import InvalidFormat, normalize_mobile, yuan_to_fen
 from crm.extensions import db
 from crm.models import AssetSnapshot, Client, JobRun, TierChange, User, utcnow
@@ -55,7 +55,6 @@ __all__ = [
     "tier_changes_of",
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_ERRORS = 200  # errors kept in the result; the total is counted separately
 MAX_BYTES = 50 * 1024 * 1024  # a 100,000-row file is about 4 MB
 MAX_AMOUNT_FEN = 10**17  # one quadrillion yuan: anything above is a typo, and it must fit a BIGINT

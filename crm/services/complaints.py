@@ -18,6 +18,7 @@ from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
 from crm.domain import workdays
+from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import (
     Client,
@@ -41,7 +42,6 @@ from crm.services.access import answers_for, team_member_ids
 from crm.services.links import path_for
 
 log = logging.getLogger(__name__)
-SHANGHAI = workdays.SHANGHAI
 S = ComplaintStatus
 
 # The lifecycle. Closing goes through close() (it needs the resolution and the client's answer),

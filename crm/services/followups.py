@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
+from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import (
     Client,
@@ -27,7 +27,6 @@ from crm.services import audit, dialect, mail
 from crm.services.access import assignable_owners, team_member_ids
 from crm.services.links import absolute, path_for
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 WORKDAY_START = time(9, 0)
 
 

@@ -21,7 +21,6 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -29,13 +28,12 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
+from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import Client, ClientFlag, FollowUp, FollowUpStatus, JobRun, Role, Stage, User, utcnow
 from crm.services import followups, mail, settings
 from crm.services.links import absolute_url
 from crm.services.scan import flagged_clients, flagged_for_clients
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def owner_name() -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
@@ -20,6 +19,7 @@ from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
 from crm.domain import cadence
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import InvalidFormat, id_birth_date
 from crm.extensions import db
 from crm.models import (
@@ -42,7 +42,6 @@ from crm.models import (
 from crm.services import audit, followups, settings, suitability
 from crm.services.access import client_book
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 
 class PlanError(Exception):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from crm.domain import suitability as rules
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import parse_id
 from crm.domain.questionnaire_text import DEFAULT_QUESTIONNAIRE_PATH, ParsedQuestionnaire
 from crm.extensions import db
@@ -26,8 +26,6 @@ from crm.models import (
 )
 from crm.services import audit, settings
 from crm.services.access import client_book, client_visibility
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # ---------------------------------------------------------------- questionnaires
 
