@@ -15,8 +15,8 @@ from crm.forms.assets import AssetImportForm, SnapshotForm
 from crm.models import Role
 from crm.routes.errors import MESSAGES as ERROR_MESSAGES
 from crm.routes.helpers import local_datetime, render, see_other
+from crm.routes.loaders import get_client_or_404
 from crm.services import assets
-from crm.services.access import get_client_or_404
 
 bp = Blueprint("assets", __name__)
 

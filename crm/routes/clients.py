@@ -15,14 +15,10 @@ from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, Reveal
 from crm.labels import CAPTURE_CLASH_MESSAGES, FIELD_NAMES, choices
 from crm.models import Role, Stage
 from crm.routes.helpers import render, see_other
+from crm.routes.loaders import get_client_or_404, get_owned_client_or_404
 from crm.routes.sessions import restored_input
 from crm.services import audit, capture_clash, clients, plans, submissions
-from crm.services.access import (
-    answers_for,
-    assignable_owners,
-    get_client_or_404,
-    get_owned_client_or_404,
-)
+from crm.services.access import answers_for, assignable_owners
 from crm.services.scan import open_flags
 from crm.services.users import all_outlets
 

@@ -23,8 +23,9 @@ from crm.forms.complaints import (
 from crm.labels import COMPLAINT_ERRORS, COMPLAINT_STATUSES, choices
 from crm.models import Client, Complaint, Role, WorkdayOverride, utcnow
 from crm.routes.helpers import label, local_datetime, render, see_other
+from crm.routes.loaders import get_client_or_404
 from crm.services import audit, complaints, csv_export, submissions
-from crm.services.access import assignable_owners, get_client_or_404
+from crm.services.access import assignable_owners
 
 bp = Blueprint("complaints", __name__)
 

@@ -5,6 +5,7 @@ from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from crm.domain.refusals import NotAllowed, NotFound
 from crm.extensions import db
 
 MESSAGES = {
@@ -32,6 +33,11 @@ def register(app: Flask) -> None:
 
     for status in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(status, handle)
+
+    # A service that finds no visible record raises NotFound; a route that did not load it through
+    # crm.routes.loaders still answers 404 (403 for NotAllowed), never a 500.
+    app.register_error_handler(NotFound, lambda error: _page(404, MESSAGES[404]()))
+    app.register_error_handler(NotAllowed, lambda error: _page(403, MESSAGES[403]()))
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -14,8 +14,9 @@ from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm
 from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import htmx_target, render, see_other
+from crm.routes.loaders import get_owned_client_or_404
 from crm.services import followups, submissions
-from crm.services.access import answers_for, assignable_owners, can_see_client, get_owned_client_or_404
+from crm.services.access import answers_for, assignable_owners, can_see_client
 from crm.services.scan import flagged_clients, flagged_for_clients
 
 bp = Blueprint("followups", __name__)

@@ -14,9 +14,10 @@ from crm.forms.plans import EndPlanForm, PlanForm, PlanItemForm, StartPlanForm, 
 from crm.labels import PLAN_ERRORS
 from crm.models import PlanTemplate, PlanTemplateItem, Role, Tier
 from crm.routes.helpers import render, see_other
+from crm.routes.loaders import get_client_or_404, get_owned_client_or_404
 from crm.routes.suitability import reason_texts
 from crm.services import plans, settings, submissions, suitability
-from crm.services.access import answers_for, assignable_owners, get_client_or_404, get_owned_client_or_404
+from crm.services.access import answers_for, assignable_owners
 
 bp = Blueprint("plans", __name__)
 PLAN_PAGE = 50

@@ -11,8 +11,8 @@ from crm.forms.profiles import InvestorTypeForm, NeedsProfileForm
 from crm.labels import PROFILE_FIELD_NAMES
 from crm.models import InvestorType
 from crm.routes.helpers import render, see_other
+from crm.routes.loaders import get_client_or_404
 from crm.services import profiles
-from crm.services.access import get_client_or_404
 
 bp = Blueprint("profiles", __name__)
 

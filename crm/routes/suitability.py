@@ -15,8 +15,8 @@ from crm.forms.suitability import RecommendationForm
 from crm.labels import LEVEL_NAMES, OUTCOMES, SUITABILITY_REASONS, choices
 from crm.models import Product, Role, SuitabilityAssessment, utcnow
 from crm.routes.helpers import label, local_datetime, render, see_other
+from crm.routes.loaders import get_client_or_404, get_visit_or_404
 from crm.services import audit, csv_export, submissions, suitability
-from crm.services.access import get_client_or_404, get_visit_or_404
 
 bp = Blueprint("suitability", __name__)
 

@@ -10,9 +10,10 @@ from crm.extensions import db
 from crm.forms.clients import VisitForm
 from crm.models import Client
 from crm.routes.helpers import followup_title, render, see_other
+from crm.routes.loaders import get_client_or_404, get_visit_or_404
 from crm.routes.sessions import restored_input
 from crm.services import clients, followups, submissions
-from crm.services.access import can_see_client, get_client_or_404, get_visit_or_404
+from crm.services.access import can_see_client
 
 bp = Blueprint("visits", __name__)
 

@@ -3,8 +3,8 @@ anyone also sees a client on which they hold an open or snoozed follow-up (see d
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
 
+from crm.domain.refusals import NotAllowed, NotFound
 from crm.extensions import db
 from crm.models import Client, FollowUp, FollowUpStatus, Role, User, VisitLog
 from crm.services import dialect
@@ -74,31 +74,31 @@ def can_see_client(user: User, client: Client) -> bool:
     return answers_for(user, client) or holds_open_followup(user, client)
 
 
-def get_client_or_404(client_id: int, user: User) -> Client:
-    """Load a client the user may see; anything else is a 404, never a 403 that confirms it exists."""
+def find_client(client_id: int, user: User) -> Client:
+    """Load a client the user may see; anything else is NotFound (a 404, never a 403 that confirms it exists)."""
     client = db.session.execute(
         sa.select(Client).where(Client.id == client_id, client_visibility(user))
     ).scalar_one_or_none()
     if client is None:
-        abort(404)
+        raise NotFound("client")
     return client
 
 
-def get_owned_client_or_404(client_id: int, user: User) -> Client:
-    """Load a client in the user's book, else 404; an assignee, who knows the client exists, gets 403."""
-    client = get_client_or_404(client_id, user)
+def find_owned_client(client_id: int, user: User) -> Client:
+    """Load a client in the user's book; NotFound if unseen, NotAllowed for an assignee, who knows it exists."""
+    client = find_client(client_id, user)
     if not answers_for(user, client):
-        abort(403)
+        raise NotAllowed("client")
     return client
 
 
-def get_visit_or_404(visit_id: int, user: User) -> VisitLog:
-    """Load a visit log whose client the user may see, else 404."""
+def find_visit(visit_id: int, user: User) -> VisitLog:
+    """Load a visit log whose client the user may see, else NotFound."""
     visit = db.session.execute(
         sa.select(VisitLog).join(Client).where(VisitLog.id == visit_id, client_visibility(user))
     ).scalar_one_or_none()
     if visit is None:
-        abort(404)
+        raise NotFound("visit")
     return visit
 
 
