@@ -14,6 +14,7 @@ from crm.models.complaint import (
 )
 from crm.models.followup import (
                                  ClientFlag,
+                                 FlagKind,
                                  FollowUp,
                                  FollowUpKind,
                                  FollowUpSource,
@@ -41,7 +42,7 @@ from crm.models.user import Outlet, Role, Team, User
 from crm.models.visit import Intent, VisitChannel, VisitLog, VisitOutcome
 
 __all__ = [
-    "ClientFlag", "FollowUp", "FollowUpKind", "FollowUpSource", "FollowUpStatus", "Intent", "JobRun", "Notification",
+    "ClientFlag", "FlagKind", "FollowUp", "FollowUpKind", "FollowUpSource", "FollowUpStatus", "Intent", "JobRun", "Notification",
     "OutboxEmail",
     "AssessmentDraft", "AssetSnapshot", "InvestorType", "InvestorTypeChange", "NeedsProfile", "Product",
     "Question", "QuestionOption", "Questionnaire", "Recommendation", "Setting", "SuitabilityAssessment", "Tier",

@@ -44,6 +44,13 @@ class FollowUpSource(enum.StrEnum):
     CALLBACK = "callback"
 
 
+class FlagKind(enum.StrEnum):
+    """Why the scan flagged a client: gone quiet, or likely to leave."""
+
+    DORMANT = "dormant"
+    AT_RISK = "at_risk"
+
+
 class FollowUp(Base):
     """A dated piece of work on one client for one assignee."""
 
