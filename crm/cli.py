@@ -112,7 +112,7 @@ def register_job_commands(app: Flask) -> None:
     By hand a command runs at once under a run key of its own and leaves the scheduled slot to the
     scheduler; cron, when it is the scheduler, passes `--scheduled` to claim the slot exactly once.
     """
-    from crm.services import audit, jobs
+    from crm.services import audit, callbacks, jobs
 
     for job in jobs.JOBS:
         if job.name == "callback-sample":
@@ -132,9 +132,9 @@ def register_job_commands(app: Flask) -> None:
         job = jobs.JOBS_BY_NAME["callback-sample"]
         if scheduled:
             with audit.process_source("scheduler"):
-                result = jobs.run_once(job.name, str(year), lambda: jobs.callback_sample(year, now=now))
+                result = jobs.run_once(job.name, str(year), lambda: callbacks.callback_sample(year, now=now))
         else:
-            result = jobs.run_once(job.name, jobs.own_key(str(year)), lambda: jobs.callback_sample(year, now=now))
+            result = jobs.run_once(job.name, jobs.own_key(str(year)), lambda: callbacks.callback_sample(year, now=now))
         click.echo(describe_run(job, result, scheduled, str(year)))
 
     @app.cli.command("scheduler")

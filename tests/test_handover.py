@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from crm.extensions import db
 from crm.models import Client, Complaint, FollowUp, OwnerChange, VisitLog, utcnow
 from crm.services import clients as client_service
-from crm.services import complaints, followups, jobs, plans
+from crm.services import callbacks, complaints, followups, jobs, plans
 from crm.services.access import can_see_client
 from tests.factories import make_client
 
@@ -171,7 +171,7 @@ def test_generated_follow_ups_go_to_the_owner_and_open_the_client_to_no_one_else
         client.created_at = utcnow() - timedelta(days=500)
     db.session.commit()
     jobs.scan()  # flags the quiet one
-    jobs.callback_sample(utcnow().year, seed=1)  # samples the served one (dormant clients are left out)
+    callbacks.callback_sample(utcnow().year, seed=1)  # samples the served one (dormant clients are left out)
     plans.start_plan(served, world.manager1, plans.templates(active_only=True)[0], "")
     db.session.commit()
     made = db.session.execute(sa.select(FollowUp.source, FollowUp.assignee_id)).all()

@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from crm.extensions import db
 from crm.models import AuditEvent, FollowUp, JobRun, OutboxEmail, Stage
-from crm.services import followups, jobs
+from crm.services import callbacks, followups, jobs
 from tests.factories import make_client
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -107,8 +107,8 @@ def test_the_yearly_call_back_sample_takes_at_least_ten_percent_once(app, world)
         make_client(world.manager1, name=f"活跃{i}").stage = Stage.ACTIVE.value
     make_client(world.manager1, name="潜客")
     db.session.commit()
-    jobs.callback_sample(2026, now=at(2026, 1, 2, 6, 30))
-    jobs.callback_sample(2026, now=at(2026, 1, 3, 6, 30))
+    callbacks.callback_sample(2026, now=at(2026, 1, 2, 6, 30))
+    callbacks.callback_sample(2026, now=at(2026, 1, 3, 6, 30))
     sample = db.session.query(FollowUp).filter_by(kind="callback").all()
     assert len(sample) == 3  # ceil(25 × 10%)
     assert all(f.client.stage == Stage.ACTIVE.value for f in sample)

@@ -16,7 +16,6 @@ once in `JOBS` (name, schedule, work), read by the scheduler and by the CLI.
 from __future__ import annotations
 
 import os
-import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,14 +23,13 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, gettext
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
 from crm.domain.clock import SHANGHAI
 from crm.extensions import db
-from crm.models import Client, ClientFlag, FollowUp, FollowUpStatus, JobRun, Role, Stage, User, utcnow
-from crm.services import followups, mail, settings
+from crm.models import Client, ClientFlag, FollowUp, FollowUpStatus, JobRun, Role, User, utcnow
+from crm.services import callbacks, followups, mail, settings
 from crm.services.links import absolute_url
 from crm.services.scan import flagged_clients, flagged_for_clients
 
@@ -223,37 +221,6 @@ def scan(now: datetime | None = None) -> str:
     return str(scan_clients(now=now or utcnow()))
 
 
-def callback_sample(year: int, now: datetime | None = None, seed: int | None = None) -> str:
-    """Yearly call-back sample (DOMAIN.md §11): at least the set percentage of active, non-dormant clients."""
-    now = now or utcnow()
-    percent = settings.get_int("callback_sample_percent")
-    dormant = sa.select(ClientFlag.client_id).where(ClientFlag.kind == "dormant", ClientFlag.cleared_at.is_(None))
-    ids = list(db.session.execute(
-        sa.select(Client.id).where(Client.stage == Stage.ACTIVE.value, Client.id.not_in(dormant))
-        .order_by(Client.id)).scalars())
-    if not ids:
-        return "no active clients"
-    size = -(-len(ids) * percent // 100)  # rounded up: "at least" the percentage
-    chosen = random.Random(seed if seed is not None else year).sample(ids, size)
-    due = followups.local_morning(max(now.astimezone(SHANGHAI).date(), date(year, 1, 1)) + timedelta(days=7))
-    titles: dict[str, str] = {}
-    for start in range(0, len(chosen), 5000):  # one set of rows per chunk, one INSERT each
-        owners = db.session.execute(sa.select(Client.id, Client.owner_id, User.locale).join(
-            User, User.id == Client.owner_id).where(Client.id.in_(chosen[start:start + 5000]))).all()
-        rows = []
-        for client_id, owner_id, locale in owners:
-            locale = locale or "zh_CN"
-            if locale not in titles:
-                titles[locale] = _callback_title(locale)
-            rows.append({"client_id": client_id, "assignee_id": owner_id, "due_at": due, "kind": "callback",
-                         "source": "callback", "source_key": f"callback-sample:{year}:{client_id}",
-                         "title": titles[locale], "note": "", "priority": 2, "status": FollowUpStatus.OPEN.value,
-                         "reminder_at": due - timedelta(minutes=30), "created_at": now, "version": 1})
-        db.session.execute(followups.insert_ignoring_twins(), rows)
-    db.session.commit()
-    return f"call-back sample {year}: {size} of {len(ids)} active clients"
-
-
 def plan_followups(now: datetime | None = None) -> str:
     """Create the follow-ups of service-plan occurrences coming up (see crm.services.plans)."""
     from crm.services import plans
@@ -261,22 +228,11 @@ def plan_followups(now: datetime | None = None) -> str:
     return str(plans.generate(now=now or utcnow()))
 
 
-def _callback_title(locale: str) -> str:
-    with force_locale(locale):
-        return gettext("Yearly call-back (回访)")
-
-
 def escalate_complaints(now: datetime | None = None) -> str:
     """Escalate overdue complaints (see crm.services.complaints)."""
     from crm.services import complaints
 
     return complaints.escalate_overdue(now or utcnow())
-
-
-def yearly_callback_sample(now: datetime | None = None) -> str:
-    """This (Shanghai) year's call-back sample."""
-    now = now or utcnow()
-    return callback_sample(now.astimezone(SHANGHAI).year, now=now)
 
 
 # ---------------------------------------------------------------- one declaration per job
@@ -335,7 +291,7 @@ JOBS: tuple[Job, ...] = (
     Job("send-reminders", send_reminders, EVERY, "Queue due follow-up reminders and deliver the email outbox."),
     Job("escalate-complaints", escalate_complaints, EVERY,
         "Escalate overdue complaints to the team lead, then to compliance."),
-    Job("callback-sample", yearly_callback_sample, YEARLY, "This year's call-back sample of active clients.",
+    Job("callback-sample", callbacks.yearly_callback_sample, YEARLY, "This year's call-back sample of active clients.",
         at="CRM_SCAN_AT"),
 )
 JOBS_BY_NAME = {job.name: job for job in JOBS}
