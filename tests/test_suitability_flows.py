@@ -359,10 +359,11 @@ def test_load_questionnaire_command_publishes_the_shipped_one(runner, app):
 def test_every_reason_and_questionnaire_error_has_a_message():
     from crm.domain.questionnaire_text import ERROR_CODES
     from crm.domain.suitability import REASON_CODES
-    from crm.labels import QUESTIONNAIRE_ERRORS, SUITABILITY_REASONS
+    from crm.labels import SUITABILITY_REASONS
+    from crm.routes.refusals import TEXT
 
     assert set(REASON_CODES) <= set(SUITABILITY_REASONS)
-    assert set(ERROR_CODES) <= set(QUESTIONNAIRE_ERRORS)
+    assert set(ERROR_CODES) <= set(TEXT)
 
 
 def test_a_needs_profile_post_without_its_version_is_no_server_error(app, world, login):

@@ -6,6 +6,8 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from crm.domain.refusals import RuleError
+
 __all__ = [
     "InvalidFormat",
     "normalize_mobile",
@@ -20,12 +22,14 @@ __all__ = [
 ]
 
 
-class InvalidFormat(ValueError):
-    """A value failed a format rule; `code` names the rule for the caller to translate."""
+class InvalidFormat(RuleError, ValueError):
+    """A value failed a format rule; `code` names it (its words are in `crm.routes.refusals`).
+
+    Still a ValueError, so callers that parse with `except ValueError` keep working.
+    """
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
-        self.code = code
 
 
 def _nfkc(raw: str) -> str:

@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crm.domain.refusals import RuleError
+
 __all__ = [
     "TITLE_MAX",
     "QUESTION_MAX",
@@ -88,21 +90,40 @@ class ParsedQuestionnaire:
     questions: list[ParsedQuestion] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class LineError:
-    """One problem in the text: 1-based line (0 for the text as a whole), a code and its parameters."""
+class LineError(RuleError):
+    """One problem in the text: 1-based line (0 for the text as a whole), a code and its parameters.
 
-    line: int
-    code: str
-    params: dict[str, str] = field(default_factory=dict)
+    A refusal like any other (`RuleError(code, None, line=n, ...)`); `params` holds the code's own
+    parameters and the line, `detail` only the code's own (as strings).
+    """
+
+    def __init__(self, line: int, code: str, detail: dict[str, str] | None = None) -> None:
+        detail = dict(detail or {})
+        super().__init__(code, None, line=line, **detail)
+        self.line = line
+        self.detail = detail
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LineError):
+            return NotImplemented
+        return (self.line, self.code, self.detail) == (other.line, other.code, other.detail)
+
+    def __hash__(self) -> int:
+        return hash((self.line, self.code, tuple(sorted(self.detail.items()))))
+
+    def __repr__(self) -> str:
+        return f"LineError({self.line!r}, {self.code!r}, {self.detail!r})"
 
 
-class QuestionnaireError(ValueError):
-    """The text is not a valid questionnaire; `errors` lists every problem found, by line."""
+class QuestionnaireError(RuleError, ValueError):
+    """The text is not a valid questionnaire; `errors` (and `all`) list every problem found, by line."""
 
     def __init__(self, errors: list[LineError]) -> None:
-        super().__init__(", ".join(f"{error.line}:{error.code}" for error in errors))
+        first = errors[0]
+        super().__init__(first.code, None, **first.params)
+        self.args = (", ".join(f"{error.line}:{error.code}" for error in errors),)
         self.errors = errors
+        self.all = tuple(errors)
 
 
 def _nfkc(raw: str) -> str:

@@ -11,7 +11,8 @@ from wtforms.validators import Length, Optional
 
 from crm.domain.clock import SHANGHAI
 from crm.domain.formats import InvalidFormat, normalize_mobile, validate_id_number
-from crm.labels import FORMAT_ERRORS, choices
+from crm.labels import choices
+from crm.routes.refusals import text
 
 
 def clean_text(value: object) -> object:
@@ -80,8 +81,8 @@ class MobileCheck:
     def __call__(self, form, field):
         try:
             field.data = normalize_mobile(field.data or "")
-        except InvalidFormat as exc:
-            raise ValidationError(str(FORMAT_ERRORS[exc.code])) from None
+        except InvalidFormat as refusal:
+            raise ValidationError(text(refusal)) from None
 
 
 class IdNumberCheck:
@@ -93,5 +94,5 @@ class IdNumberCheck:
             return
         try:
             field.data = validate_id_number(field.data)
-        except InvalidFormat as exc:
-            raise ValidationError(str(FORMAT_ERRORS[exc.code])) from None
+        except InvalidFormat as refusal:
+            raise ValidationError(text(refusal)) from None

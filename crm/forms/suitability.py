@@ -54,18 +54,6 @@ class RecommendationForm(FlaskForm):
         if field.data and field.data.replace(tzinfo=SHANGHAI) > datetime.now(SHANGHAI):
             raise ValidationError(_l("The confirmation cannot be in the future."))
 
-    def confirmation_errors(self) -> bool:
-        """Mark every confirmation field a mismatch still needs; True when something is missing."""
-        missing = False
-        if not self.warning_given.data:
-            self.warning_given.errors = [_l("The special risk warning must be given first.")]
-            missing = True
-        for field in (self.confirmation_method, self.confirmation_ref, self.confirmed_at):
-            if not field.data:
-                field.errors = [*field.errors, _l("Needed to record the client's confirmation.")]
-                missing = True
-        return missing
-
     def confirmed_at_utc(self):
         """The confirmation time in UTC."""
         if not self.confirmed_at.data:

@@ -15,8 +15,9 @@ from crm.domain.questionnaire_text import QuestionnaireError, format_questionnai
 from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
 from crm.forms.suitability import ProductForm, QuestionnaireForm, settings_form
-from crm.labels import QUESTIONNAIRE_ERRORS, SETTING_NAMES, choices
+from crm.labels import SETTING_NAMES, choices
 from crm.models import Client, Outlet, Product, Questionnaire, Role, Team, User
+from crm.routes import refusals
 from crm.routes.helpers import local_datetime, render, see_other
 from crm.services import audit, csv_export, sessions, settings, suitability, users
 
@@ -106,8 +107,8 @@ def teams():
     if form.validate_on_submit():
         try:
             users.create_team(current_user, form.name.data)
-        except users.NameTaken:
-            form.name.errors.append(_("A team with this name exists."))
+        except users.NameTaken as refusal:
+            refusals.show(refusal, form)
         else:
             db.session.commit()
             flash(_("Team created."), "success")
@@ -125,8 +126,8 @@ def team_edit(team_id: int):
     if form.validate_on_submit():
         try:
             users.rename_team(team, current_user, form.name.data)
-        except users.NameTaken:
-            form.name.errors.append(_("A team with this name exists."))
+        except users.NameTaken as refusal:
+            refusals.show(refusal, form)
         else:
             db.session.commit()
             flash(_("Team saved."), "success")
@@ -142,8 +143,8 @@ def outlets():
         try:
             users.create_outlet(current_user, form.bank.data, form.branch.data, form.city.data,
                                 active=form.active.data)
-        except users.NameTaken:
-            form.branch.errors.append(_("This outlet is already on the list."))
+        except users.NameTaken as refusal:
+            refusals.show(refusal, form)
         else:
             db.session.commit()
             flash(_("Outlet added."), "success")
@@ -161,8 +162,8 @@ def outlet_edit(outlet_id: int):
         try:
             users.update_outlet(outlet, current_user, form.bank.data, form.branch.data, form.city.data,
                                 form.active.data)
-        except users.NameTaken:
-            form.branch.errors.append(_("This outlet is already on the list."))
+        except users.NameTaken as refusal:
+            refusals.show(refusal, form)
         else:
             db.session.commit()
             flash(_("Outlet saved."), "success")
@@ -267,22 +268,22 @@ def questionnaires():
 def questionnaire_new():
     """Write the next questionnaire version (starting from the active one) and publish it."""
     form = QuestionnaireForm()
-    errors = []
+    problems: list[tuple[int, str]] = []  # (line, words), line 0 for the text as a whole
     if request.method == "GET":
         active = suitability.active_questionnaire()
         form.text.data = format_questionnaire(suitability.to_parsed(active)) if active else suitability.default_questionnaire_text()
     elif form.validate_on_submit():
         try:
             parsed = parse_questionnaire(form.text.data)
-        except QuestionnaireError as exc:
-            errors = exc.errors
+        except QuestionnaireError as refusal:
+            problems = [(error.line, refusals.text(error)) for error in refusal.all]
         else:
             version = suitability.create_questionnaire(parsed, current_user, activate=True)
             db.session.commit()
             flash(_("Questionnaire version %(version)s published.", version=version.version), "success")
             return see_other(url_for("admin.questionnaires"))
-    return render("admin/questionnaire_form.html", form=form, errors=errors,
-                  messages=QUESTIONNAIRE_ERRORS, status=422 if errors or form.errors else 200)
+    return render("admin/questionnaire_form.html", form=form, problems=problems,
+                  status=422 if problems or form.errors else 200)
 
 
 @bp.get("/questionnaires/<int:questionnaire_id>")

@@ -5,8 +5,10 @@ from flask import Blueprint, current_app, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from crm.domain.refusals import RuleError
 from crm.extensions import db, limiter
 from crm.forms.auth import LoginForm, SettingsForm
+from crm.routes import refusals
 from crm.routes.helpers import render, safe_next, see_other
 from crm.services import sessions, signin, users
 
@@ -36,11 +38,11 @@ def _remember_device(response, username: str):
     return response
 
 
-def _too_many(form_field, wait: signin.Wait, template: str, form):
+def _too_many(refusal: signin.MustWait, template: str, form):
     """429 with the wait on the form: the password was not looked at."""
-    form_field.errors.append(_("Too many attempts. Please try again in %(seconds)s seconds.", seconds=wait.seconds))
+    refusals.show(refusal, form)
     body, status = render(template, form=form, status=429)
-    return body, status, {"Retry-After": str(wait.seconds)}
+    return body, status, {"Retry-After": str(refusal.wait.seconds)}
 
 
 _safe_next = safe_next  # the one check of ?next= (crm.routes.helpers)
@@ -56,10 +58,11 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         address, device = request.remote_addr, _device(form.username.data)
-        wait = signin.wait_for(form.username.data, address, device=device)
-        if wait is not None:
+        try:
+            signin.hold_if_throttled(form.username.data, address, device, "password")
+        except signin.MustWait as refusal:
             # The password is not looked at; the same answer whether the account exists or not.
-            return _too_many(form.password, wait, "auth/login.html", form)
+            return _too_many(refusal, "auth/login.html", form)
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
             signin.record_success(user, form.username.data, address, device=device)
@@ -73,7 +76,7 @@ def login():
         signin.record_failure(form.username.data, address, device=device)
         g._crm_password_failed = True
         db.session.commit()
-        form.password.errors.append(_("Wrong username or password."))
+        refusals.show(RuleError("auth.wrong_password", "password"), form)
     status = 422 if form.errors else 200
     return render("auth/login.html", form=form, status=status)
 
@@ -128,13 +131,20 @@ def settings():
     """Language and password of the signed-in user."""
     form = SettingsForm(obj=current_user)
     if form.validate_on_submit():
-        stop = _check_current_password(form) if form.new_password.data else None
-        if stop is not None:
-            return stop
-        if form.current_password.errors:
-            pass  # wrong: said so on the form
-        elif form.new_password.data and form.new_password.data == form.current_password.data:
-            form.new_password.errors.append(_("Choose a password different from the current one."))
+        try:
+            if form.new_password.data:
+                signin.check_current_password(current_user, form.current_password.data or "",
+                                              form.new_password.data, request.remote_addr,
+                                              _device(current_user.username))
+        except signin.MustWait as refusal:
+            return _too_many(refusal, "auth/settings.html", form)
+        except signin.SignedOutAfterTries as refusal:
+            db.session.commit()
+            flash(refusals.text(refusal), "warning")
+            return see_other(url_for("auth.login"))
+        except RuleError as refusal:
+            db.session.commit()  # a wrong current password stays on the audit trail
+            refusals.show(refusal, form)
         else:
             was_required = current_user.password_change_required
             users.update_settings(current_user, form.locale.data, form.new_password.data)
@@ -144,34 +154,3 @@ def settings():
                 return see_other(url_for("main.home"))
             return see_other(url_for("auth.settings"))
     return render("auth/settings.html", form=form, status=422 if form.errors else 200)
-
-
-# Wrong current passwords in one session before Settings signs this browser out.
-SETTINGS_TRIES = 5
-
-
-def _check_current_password(form):
-    """Settings' current-password check, through the sign-in throttle and audited like a sign-in.
-
-    A wrong one adds an error to the form; the answer to return instead when the try must wait, or
-    when it is the session's fifth wrong one (this browser is then signed out).
-    """
-    username, address, row = current_user.username, request.remote_addr, sessions.current()
-    device = _device(username)
-    wait = signin.wait_for(username, address, device=device)
-    if wait is not None:
-        return _too_many(form.current_password, wait, "auth/settings.html", form)
-    if current_user.check_password(form.current_password.data or ""):
-        signin.record_success(current_user, username, address, device=device)
-        return None
-    signin.record_failure(username, address, device=device, where=signin.SETTINGS,
-                          session_id=row.id if row else None)
-    if row is not None and signin.failures_in_session(current_user, row.id, row.created_at) >= SETTINGS_TRIES:
-        sessions.sign_out()
-        db.session.commit()
-        flash(_("The current password was wrong %(count)s times: you have been signed out. Please sign in again.",
-                count=SETTINGS_TRIES), "warning")
-        return see_other(url_for("auth.login"))
-    db.session.commit()
-    form.current_password.errors.append(_("The current password is not right."))
-    return None

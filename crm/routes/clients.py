@@ -12,8 +12,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from crm.domain.formats import mask_id_number, mask_mobile, parse_id
 from crm.extensions import db
 from crm.forms.clients import ClientEditForm, ProspectForm, ReassignForm, RevealForm, StageForm
-from crm.labels import CAPTURE_CLASH_MESSAGES, FIELD_NAMES, choices
+from crm.labels import FIELD_NAMES, choices
 from crm.models import Role, Stage
+from crm.routes import refusals
 from crm.routes.helpers import render, see_other
 from crm.routes.loaders import get_client_or_404, get_owned_client_or_404
 from crm.routes.sessions import restored_input
@@ -84,10 +85,11 @@ def _duplicate_mobile(form, dup: clients.DuplicateMobile):
     """撞单: a client one may open opens; a team-mate's names the owner; anyone else's says only "on file"."""
     told = capture_clash.answer(current_user, dup.client, "capture")
     db.session.commit()
+    refusal = capture_clash.refusal(told, dup.client, "capture")
     if told == "visible":
-        flash(_("This mobile number is already on file: here is the client."), "info")
+        flash(refusals.text(refusal), "info")
         return see_other(url_for("clients.show", client_id=dup.client.id))
-    form.mobile.errors.append(str(CAPTURE_CLASH_MESSAGES[told]) % {"owner": dup.client.owner.display_name})
+    refusals.show(refusal, form)
     return render("clients/new.html", form=form, status=409)
 
 
@@ -193,10 +195,10 @@ def edit(client_id: int):
             db.session.rollback()
             told = capture_clash.answer(current_user, dup.client, "edit")
             db.session.commit()
-            form.mobile.errors.append(str(CAPTURE_CLASH_MESSAGES["refused" if told == "refused" else "edit"]))
-        except clients.DuplicateIdNumber:
+            refusals.show(capture_clash.refusal(told, dup.client, "edit"), form)
+        except clients.DuplicateIdNumber as refusal:
             db.session.rollback()
-            form.id_number.errors.append(_("This ID number is already on another client's file."))
+            refusals.show(refusal, form)
         else:
             if result.merged_from_others:
                 flash(_("Saved. Someone else had changed %(fields)s meanwhile; their changes were kept.",
@@ -212,7 +214,8 @@ def edit(client_id: int):
         form.mobile.data, form.id_number.data = typed_mobile, typed_id
     status = 409 if conflict else (422 if form.errors else 200)
     return render("clients/edit.html", form=form, client=client, conflict=conflict,
-                  field_names=FIELD_NAMES, status=status)
+                  conflict_text=refusals.text(conflict) if conflict else "", field_names=FIELD_NAMES,
+                  status=status)
 
 
 @bp.post("/<int:client_id>/stage")

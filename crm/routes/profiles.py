@@ -10,6 +10,7 @@ from crm.extensions import db
 from crm.forms.profiles import InvestorTypeForm, NeedsProfileForm
 from crm.labels import PROFILE_FIELD_NAMES
 from crm.models import InvestorType
+from crm.routes import refusals
 from crm.routes.helpers import render, see_other
 from crm.routes.loaders import get_client_or_404
 from crm.services import profiles
@@ -29,7 +30,7 @@ def needs(client_id: int):
     client = get_client_or_404(client_id, current_user)
     current = profiles.current_profile(client)
     form = NeedsProfileForm()
-    conflict = None
+    conflict, conflict_text = None, ""
     if request.method == "GET":
         form.load(profiles.values(current))
         form.version.data = str(current.version if current else 0)
@@ -39,15 +40,15 @@ def needs(client_id: int):
         try:
             saved = profiles.save_profile(client, current_user, form.profile_data(), loaded)
             db.session.commit()
-        except profiles.ProfileConflict as exc:
+        except profiles.ProfileConflict as refusal:
             db.session.rollback()
-            conflict = exc.current
+            conflict, conflict_text = refusal.current, refusals.text(refusal)
             form.version.data = str(conflict.version if conflict else 0)
         else:
             flash(_("Needs profile saved.") if saved else _("Nothing changed."), "success" if saved else "info")
             return see_other(url_for("profiles.needs", client_id=client.id))
     status = 409 if conflict else (422 if form.errors else 200)
-    return render("profiles/needs.html", client=client, form=form, conflict=conflict,
+    return render("profiles/needs.html", client=client, form=form, conflict=conflict, conflict_text=conflict_text,
                   history=profiles.history(client), field_names=PROFILE_FIELD_NAMES, status=status)
 
 

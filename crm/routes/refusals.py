@@ -16,8 +16,66 @@ TEXT = {
     "not_found": _l("This page does not exist, or you do not have access to it."),
     "not_allowed": _l("You do not have access to this page."),
     # ---------------------------------------------------------------- clients, visits, profiles
+    # The format of a mobile, an ID number, a credit code or an amount (crm.domain.formats.InvalidFormat).
+    "mobile.empty": _l("Enter a mobile number."),
+    "mobile.chars": _l("A mobile number has only digits (spaces, dashes and +86 are fine)."),
+    "mobile.length": _l("A mainland mobile number has 11 digits."),
+    "mobile.prefix": _l("A mainland mobile number starts with 13 to 19."),
+    "id.empty": _l("Enter the ID number."),
+    "id.length": _l("A resident ID number has 18 characters."),
+    "id.chars": _l("A resident ID number has 17 digits and a final digit or X."),
+    "id.birthdate": _l("The birth date inside this ID number is not a real past date."),
+    "id.checksum": _l("The check digit does not match: please re-check the ID number."),
+    "uscc.length": _l("A unified social credit code has 18 characters."),
+    "uscc.chars": _l("A unified social credit code uses digits and capital letters except I, O, S, V, Z."),
+    "money.format": _l("Enter an amount in yuan with at most two decimals, e.g. 1234.50."),
+    # A number already on file (撞单): what each person is told (crm.services.capture_clash.refusal).
+    "clients.mobile_on_file": _l("This mobile number is already on file. If the client should be yours, "
+                                 "a team lead or compliance can help."),
+    "clients.mobile_on_file_visible": _l("This mobile number is already on file: here is the client."),
+    "clients.mobile_on_file_team": _l("This mobile number belongs to a client of %(owner)s. "
+                                      "Your team lead can reassign the client if needed."),
+    "clients.mobile_on_another_file": _l("This mobile number is already on another client's file."),
+    "clients.mobile_clashes_refused": _l("Too many numbers already on file were entered in the last hour. "
+                                         "Try again later or ask your team lead."),
+    "clients.id_number_taken": _l("This ID number is already on another client's file."),
+    "clients.edited_meanwhile": _l("These fields were changed by both of you. Nothing of yours was saved yet: "
+                                   "check each one, then save again to keep your version."),
+    "profiles.newer_version": _l("Nothing of yours was saved yet. Compare with the history below, "
+                                 "then save again to keep your version."),
     # ---------------------------------------------------------------- suitability
+    "suitability.answers_missing": _l("%(count)s questions are not answered yet: they are marked below."),
+    "suitability.product_forbidden": _l("This product may not be recommended to this client."),
+    "suitability.warning_not_given": _l("The special risk warning must be given first."),
+    "suitability.confirmation_needed": _l("Needed to record the client's confirmation."),
+    # A questionnaire written as text (crm.domain.questionnaire_text.LineError, one per line at fault).
+    "title.missing": _l("The title line (标题: …) is missing."),
+    "title.duplicate": _l("A second title line (the first is on line %(first_line)s)."),
+    "title.too_long": _l("The title has %(length)s characters; at most %(max)s."),
+    "bands.duplicate": _l("A second score bands line (the first is on line %(first_line)s)."),
+    "bands.missing": _l("The score bands line (分档: four numbers) is missing."),
+    "bands.format": _l("Score bands are four whole numbers (the lowest scores of C2, C3, C4 and C5), "
+                       "not “%(value)s”."),
+    "bands.order": _l("Score bands must increase from C2 to C5: “%(value)s”."),
+    "bands.unreachable": _l("The highest possible score is %(max_score)s, below the C5 band (%(c5_min)s)."),
+    "option.before_question": _l("An option comes before any question."),
+    "option.format": _l("An option is written as: - text | score (| 最低)."),
+    "option.score": _l("An option's score must be a whole number of 0 or more, not “%(value)s”."),
+    "option.flag": _l("The third column of an option can only be 最低 (lowest category), not “%(value)s”."),
+    "option.too_long": _l("The option has %(length)s characters; at most %(max)s."),
+    "question.no_options": _l("A question needs at least two options; this one has %(count)s."),
+    "question.too_long": _l("The question has %(length)s characters; at most %(max)s."),
+    "questions.missing": _l("The questionnaire has no questions."),
+    "line.unknown": _l("This line is neither a title, bands, question nor option."),
     # ---------------------------------------------------------------- users and admin
+    "users.team_name_taken": _l("A team with this name exists."),
+    "users.outlet_taken": _l("This outlet is already on the list."),
+    "auth.too_many_attempts": _l("Too many attempts. Please try again in %(seconds)s seconds."),
+    "auth.wrong_password": _l("Wrong username or password."),
+    "auth.current_password_wrong": _l("The current password is not right."),
+    "auth.same_password": _l("Choose a password different from the current one."),
+    "auth.signed_out_after_tries": _l("The current password was wrong %(count)s times: you have been signed "
+                                      "out. Please sign in again."),
     # ---------------------------------------------------------------- complaints
     # ---------------------------------------------------------------- follow-ups and plans
     # ---------------------------------------------------------------- asset imports

@@ -14,6 +14,7 @@ from crm.extensions import db
 from crm.forms.suitability import RecommendationForm
 from crm.labels import LEVEL_NAMES, OUTCOMES, SUITABILITY_REASONS, choices
 from crm.models import Product, Role, SuitabilityAssessment, utcnow
+from crm.routes import refusals
 from crm.routes.helpers import label, local_datetime, render, see_other
 from crm.routes.loaders import get_client_or_404, get_visit_or_404
 from crm.services import audit, csv_export, submissions, suitability
@@ -54,6 +55,7 @@ def assess(client_id: int):
     client = get_client_or_404(client_id, current_user)
     questionnaire = _questionnaire_or_404()
     missing: list[int] = []
+    missing_text = ""
     if request.method == "POST":
         answers = suitability.parse_answers(questionnaire, request.form.to_dict())
         token = request.form.get("token") or submissions.new_token()
@@ -61,8 +63,8 @@ def assess(client_id: int):
             assessment_id, _created = submissions.submit_once(
                 token, current_user, "assessment",
                 lambda: suitability.submit_assessment(client, questionnaire, current_user, answers))
-        except suitability.IncompleteAnswers as exc:
-            missing = exc.missing
+        except suitability.IncompleteAnswers as refusal:
+            missing, missing_text = refusal.missing, refusals.text(refusal)
             suitability.save_draft(client, questionnaire, current_user, answers)
             db.session.commit()
         else:
@@ -74,7 +76,7 @@ def assess(client_id: int):
         answers = suitability.load_draft(client, questionnaire)
         token_value = submissions.new_token()
     return render("suitability/assess.html", client=client, questionnaire=questionnaire, answers=answers,
-                  missing=missing, token=token_value, status=422 if missing else 200)
+                  missing=missing, missing_text=missing_text, token=token_value, status=422 if missing else 200)
 
 
 def _level_name(level: int):
@@ -143,11 +145,11 @@ def recommend(client_id: int):
                 lambda: suitability.recommend(client, product, current_user, confirmation,
                                               recording_ref=form.recording_ref.data or "",
                                               note=form.note.data or "", visit_id=visit.id if visit else None))
-        except suitability.RecommendationRefused as exc:
-            decision, status = exc.decision, 422
-            form.product_id.errors = [_("This product may not be recommended to this client.")]
-        except suitability.ConfirmationMissing:
-            form.confirmation_errors()
+        except suitability.RecommendationRefused as refusal:
+            decision, status = refusal.decision, 422
+            refusals.show(refusal, form)
+        except suitability.ConfirmationMissing as refusal:
+            refusals.show(refusal, form)
             status = 422
         else:
             if created:

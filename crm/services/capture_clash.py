@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from crm.domain.formats import mask_mobile
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import AuditEvent, Client, User, utcnow
 from crm.services import audit, settings
@@ -73,3 +74,20 @@ def answer(actor: User, client: Client, form: str = "capture") -> str:
                  params={"mobile": mask_mobile(client.mobile), "form": form, "answer": told})
     db.session.flush()
     return told
+
+
+def refusal(told: str, client: Client, form: str = "capture") -> RuleError:
+    """What the person is told about a number on file, as a refusal on the mobile field.
+
+    On the capture form "visible" is not shown as an error: the page opens the client with these words.
+    The edit form never names anyone and never opens the other client.
+    """
+    if told == "refused":
+        return RuleError("clients.mobile_clashes_refused", "mobile")
+    if form == "edit":
+        return RuleError("clients.mobile_on_another_file", "mobile")
+    if told == "visible":
+        return RuleError("clients.mobile_on_file_visible", "mobile")
+    if told == "team":
+        return RuleError("clients.mobile_on_file_team", "mobile", owner=client.owner.display_name)
+    return RuleError("clients.mobile_on_file", "mobile")

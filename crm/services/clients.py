@@ -11,6 +11,7 @@ from sqlalchemy import orm as so
 
 from crm.domain.formats import parse_id
 from crm.domain.pinyin import name_initials, name_pinyin
+from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.models import (
     AuditEvent,
@@ -38,27 +39,35 @@ EDITABLE_FIELDS = (
 )
 
 
-class DuplicateMobile(Exception):
-    """The mobile number is already on file (撞单)."""
+class DuplicateMobile(RuleError):
+    """The mobile number is already on file (撞单); `client` is the one holding it.
+
+    What the person is told depends on who they are (`crm.services.capture_clash.refusal`).
+    """
 
     def __init__(self, client: Client):
-        super().__init__(client.mobile)
+        super().__init__("clients.mobile_on_file", "mobile")
         self.client = client
 
 
-class DuplicateIdNumber(Exception):
+class DuplicateIdNumber(RuleError):
     """The ID number is already on another client's file."""
 
+    def __init__(self):
+        super().__init__("clients.id_number_taken", "id_number")
 
-@dataclass
-class EditConflict(Exception):
+
+class EditConflict(Conflict):
     """Someone else saved the client since it was loaded and changed fields this edit also changed."""
 
-    changes: list[FieldChange]
-    current_version: int
-    current_values: dict[str, Any]
-    updated_by: str
-    updated_at: datetime | None
+    def __init__(self, changes: list[FieldChange], current_version: int, current_values: dict[str, Any],
+                 updated_by: str, updated_at: datetime | None):
+        super().__init__("clients.edited_meanwhile")
+        self.changes = changes
+        self.current_version = current_version
+        self.current_values = current_values
+        self.updated_by = updated_by
+        self.updated_at = updated_at
 
 
 @dataclass
@@ -108,7 +117,7 @@ def capture_prospect(actor: User, data: dict[str, Any]) -> Client:
     if existing is not None:
         raise DuplicateMobile(existing)
     if data.get("id_number") and _id_number_taken(data["id_number"], None):
-        raise DuplicateIdNumber(data["id_number"])
+        raise DuplicateIdNumber()
     now = utcnow()
     client = Client(owner_id=actor.id, created_by_id=actor.id, updated_by_id=actor.id,
                     created_at=now, updated_at=now, last_activity_at=now,
@@ -156,7 +165,7 @@ def edit_client(client: Client, actor: User, wanted: dict[str, Any], loaded: dic
         if other is not None and other.id != client.id:
             raise DuplicateMobile(other)
     if mine.get("id_number") and _id_number_taken(mine["id_number"], client.id):
-        raise DuplicateIdNumber(mine["id_number"])
+        raise DuplicateIdNumber()
     for name, value in mine.items():
         if name == "name":
             set_name(client, value)

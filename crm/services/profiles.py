@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
+from crm.domain.refusals import Conflict
 from crm.extensions import db
 from crm.models import Client, InvestorType, InvestorTypeChange, NeedsProfile, User, utcnow
 from crm.services import audit
@@ -19,11 +20,11 @@ PROFILE_FIELDS = (
 )
 
 
-class ProfileConflict(Exception):
-    """Someone saved a newer version of the profile since this one was loaded."""
+class ProfileConflict(Conflict):
+    """Someone saved a newer version of the profile since this one was loaded; `current` is that version."""
 
     def __init__(self, current: NeedsProfile | None):
-        super().__init__(current.version if current else 0)
+        super().__init__("profiles.newer_version", None, version=current.version if current else 0)
         self.current = current
 
 

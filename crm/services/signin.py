@@ -50,9 +50,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import AuditEvent, OutboxEmail, SignInAttempt, User, utcnow
-from crm.services import audit, mail, users
+from crm.services import audit, mail, sessions, users
 
 KEEP = timedelta(days=1)
 NOTIFY_WINDOW = timedelta(hours=1)
@@ -283,6 +284,55 @@ def failures_in_session(user: User, session_id: int, since: datetime) -> int:
         AuditEvent.object_id == user.id, AuditEvent.at >= since)).scalars()
     return sum(1 for params in found
                if params and params.get("where") == SETTINGS and params.get("session") == session_id)
+
+
+# Wrong current passwords in one session before Settings signs this browser out.
+SETTINGS_TRIES = 5
+
+
+class MustWait(RuleError):
+    """Too many recent failures: the password is not looked at; `wait` says how long (the Retry-After)."""
+
+    def __init__(self, wait: Wait, field: str):
+        super().__init__("auth.too_many_attempts", field, seconds=wait.seconds)
+        self.wait = wait
+
+
+class SignedOutAfterTries(RuleError):
+    """The session's `SETTINGS_TRIES`th wrong current password on Settings: this browser is signed out."""
+
+    def __init__(self):
+        super().__init__("auth.signed_out_after_tries", None, count=SETTINGS_TRIES)
+
+
+def hold_if_throttled(username: str | None, address: str | None, device: str | None, field: str) -> None:
+    """Raise MustWait (on the form's `field`) when this try must wait before its password may be checked."""
+    wait = wait_for(username, address, device=device)
+    if wait is not None:
+        raise MustWait(wait, field)
+
+
+def check_current_password(user: User, password: str, new_password: str, address: str | None,
+                           device: str | None) -> None:
+    """Settings' current password before a new one is set, through the throttle and audited like a sign-in.
+
+    Refuses with MustWait (nothing looked at or stored); "auth.current_password_wrong" (the failure is
+    stored and audited); SignedOutAfterTries on the session's `SETTINGS_TRIES`th wrong one (this browser
+    is signed out too); "auth.same_password" when the new password is the current one (nothing stored).
+    A right one is stored as a success. Flushes; the caller commits, after a refusal as well.
+    """
+    row = sessions.current()
+    hold_if_throttled(user.username, address, device, "current_password")
+    if not user.check_password(password):
+        record_failure(user.username, address, device=device, where=SETTINGS, session_id=row.id if row else None)
+        if row is not None and failures_in_session(user, row.id, row.created_at) >= SETTINGS_TRIES:
+            sessions.sign_out()
+            raise SignedOutAfterTries()
+        raise RuleError("auth.current_password_wrong", "current_password")
+    if new_password == password:
+        # The password is not being changed, so the check counts for nothing (neither way).
+        raise RuleError("auth.same_password", "new_password")
+    record_success(user, user.username, address, device=device)
 
 
 def purge(now: datetime | None = None) -> int:

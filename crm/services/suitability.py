@@ -11,6 +11,7 @@ from crm.domain import suitability as rules
 from crm.domain.clock import SHANGHAI
 from crm.domain.formats import parse_id
 from crm.domain.questionnaire_text import DEFAULT_QUESTIONNAIRE_PATH, ParsedQuestionnaire
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import (
     AssessmentDraft,
@@ -131,11 +132,11 @@ def save_draft(client: Client, questionnaire: Questionnaire, actor: User, answer
     db.session.flush()
 
 
-class IncompleteAnswers(Exception):
-    """Some questions have no answer."""
+class IncompleteAnswers(RuleError):
+    """Some questions have no answer; `missing` holds their ids."""
 
     def __init__(self, missing: list[int]):
-        super().__init__(missing)
+        super().__init__("suitability.answers_missing", None, count=len(missing))
         self.missing = missing
 
 
@@ -229,16 +230,30 @@ def check(client: Client, product: Product, now: datetime | None = None) -> rule
                         (now or utcnow()).astimezone(SHANGHAI))
 
 
-class RecommendationRefused(Exception):
+class RecommendationRefused(RuleError):
     """The product may not be recommended to this client (forbidden), with the decision."""
 
     def __init__(self, decision: rules.Decision):
-        super().__init__(decision.outcome)
+        super().__init__("suitability.product_forbidden", "product_id", outcome=decision.outcome)
         self.decision = decision
 
 
-class ConfirmationMissing(Exception):
-    """A mismatch needs the special warning and the client's recorded confirmation."""
+class ConfirmationMissing(RuleError):
+    """A mismatch needs the special warning and the client's recorded confirmation: one refusal per part
+    missing, on the recommendation form's field for it."""
+
+    @classmethod
+    def of(cls, confirmation: Confirmation | None) -> ConfirmationMissing | None:
+        """What `confirmation` still lacks, or None when it is complete."""
+        given = confirmation or Confirmation(False, None, "", None)
+        missing = []
+        if not given.warning_given:
+            missing.append(RuleError("suitability.warning_not_given", "warning_given"))
+        for field, value in (("confirmation_method", given.method), ("confirmation_ref", given.reference),
+                             ("confirmed_at", given.confirmed_at)):
+            if not value:
+                missing.append(RuleError("suitability.confirmation_needed", field))
+        return cls.several(missing) if missing else None
 
 
 @dataclass
@@ -258,10 +273,10 @@ def recommend(client: Client, product: Product, actor: User, confirmation: Confi
     decision = check(client, product, now)
     if decision.outcome == "forbidden":
         raise RecommendationRefused(decision)
-    confirmed = (confirmation is not None and confirmation.warning_given and confirmation.method
-                 and confirmation.reference and confirmation.confirmed_at is not None)
-    if decision.outcome == "mismatch" and not confirmed:
-        raise ConfirmationMissing()
+    if decision.outcome == "mismatch":
+        missing = ConfirmationMissing.of(confirmation)
+        if missing is not None:
+            raise missing
     latest = db.session.execute(
         sa.select(SuitabilityAssessment.id).where(SuitabilityAssessment.client_id == client.id)
         .order_by(SuitabilityAssessment.assessed_at.desc()).limit(1)).scalar()

@@ -6,6 +6,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.domain.passwords import password_problems
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import Outlet, Team, User, utcnow
 from crm.services import audit, sessions
@@ -140,15 +141,15 @@ def all_outlets(active_only: bool = False) -> list[Outlet]:
     return list(db.session.execute(query).scalars())
 
 
-class NameTaken(Exception):
-    """Another team (or outlet) already has this name."""
+class NameTaken(RuleError):
+    """Another team (or outlet) already has this name: `code` says which, `field` where it was typed."""
 
 
 def create_team(actor: User | None, name: str) -> Team:
     """Add a team; audited (actor None: the command line)."""
     name = name.strip()
     if db.session.execute(sa.select(Team.id).where(Team.name == name)).first():
-        raise NameTaken(name)
+        raise NameTaken("users.team_name_taken", "name", name=name)
     team = Team(name=name)
     db.session.add(team)
     db.session.flush()
@@ -160,7 +161,7 @@ def rename_team(team: Team, actor: User | None, name: str) -> None:
     """Rename a team; audited."""
     name = name.strip()
     if db.session.execute(sa.select(Team.id).where(Team.name == name, Team.id != team.id)).first():
-        raise NameTaken(name)
+        raise NameTaken("users.team_name_taken", "name", name=name)
     if team.name != name:
         audit.record(actor, "team.rename", "team", team.id, params={"from": team.name, "to": name})
         team.name = name
@@ -178,7 +179,7 @@ def create_outlet(actor: User | None, bank: str, branch: str, city: str, active:
     """Add a bank outlet; audited (actor None: the command line)."""
     bank, branch, city = bank.strip(), branch.strip(), city.strip()
     if _outlet_taken(bank, branch, None):
-        raise NameTaken(f"{bank} {branch}")
+        raise NameTaken("users.outlet_taken", "branch", name=f"{bank} {branch}")
     outlet = Outlet(bank=bank, branch=branch, city=city, active=active)
     db.session.add(outlet)
     db.session.flush()
@@ -189,7 +190,7 @@ def create_outlet(actor: User | None, bank: str, branch: str, city: str, active:
 def update_outlet(outlet: Outlet, actor: User | None, bank: str, branch: str, city: str, active: bool) -> None:
     """Change an outlet or take it out of use (deactivate); audited with what changed."""
     if _outlet_taken(bank, branch, outlet.id):
-        raise NameTaken(f"{bank} {branch}")
+        raise NameTaken("users.outlet_taken", "branch", name=f"{bank} {branch}")
     changes = [name for name, value in (("bank", bank), ("branch", branch), ("city", city))
                if getattr(outlet, name) != value]
     if outlet.active != active:
