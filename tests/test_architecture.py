@@ -7,6 +7,7 @@ no app is needed. docs/architecture.md explains the rules these tests enforce.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -337,6 +338,7 @@ class RefusalClass:
     bases: list[str]
     fixed: str | None = None
     takes_code: bool | None = None  # None: inherits the answer of its base
+    fixed_params: frozenset[str] | None = None  # the parameters its fixed code is raised with (None: unknown)
 
 
 def refusal_classes(sources: Mapping[str, ast.Module]) -> dict[str, RefusalClass]:
@@ -362,6 +364,7 @@ def refusal_classes(sources: Mapping[str, ast.Module]) -> dict[str, RefusalClass
             base = classes[next(b for b in base.bases if b in classes)]
         if described.takes_code is None and described.fixed is None:
             described.takes_code, described.fixed = base.takes_code, base.fixed
+            described.fixed_params = base.fixed_params
     return classes
 
 
@@ -379,6 +382,7 @@ def _describe(node: ast.ClassDef, bases: list[str]) -> RefusalClass:
                     first = call.args[0]
                     if _literal(first) is not None:
                         described.fixed, described.takes_code = _literal(first), False
+                        described.fixed_params = _keywords(call)
                     elif isinstance(first, ast.Name) and params and first.id == params[0]:
                         described.takes_code = True
                     elif described.fixed is None:
@@ -386,12 +390,19 @@ def _describe(node: ast.ClassDef, bases: list[str]) -> RefusalClass:
     return described
 
 
+def _keywords(call: ast.Call) -> frozenset[str] | None:
+    """The keyword parameters a call passes; None when a `**mapping` may pass more."""
+    names = [keyword.arg for keyword in call.keywords]
+    return None if None in names else frozenset(names)
+
+
 @dataclass(frozen=True)
 class Raised:
-    """A refusal code written in the code, where."""
+    """A refusal code written in the code, where, and the parameters passed with it (None: unknown)."""
 
     code: str
     where: str
+    params: frozenset[str] | None = None
 
 
 def raised_codes(sources: Mapping[str, ast.Module]) -> list[Raised]:
@@ -404,9 +415,9 @@ def raised_codes(sources: Mapping[str, ast.Module]) -> list[Raised]:
                 continue
             described = classes[_call_name(node)]
             if described.takes_code and node.args and _literal(node.args[0]) is not None:
-                found.append(Raised(_literal(node.args[0]), f"{where}:{node.lineno}"))
+                found.append(Raised(_literal(node.args[0]), f"{where}:{node.lineno}", _keywords(node)))
             elif described.fixed is not None:
-                found.append(Raised(described.fixed, f"{where}:{node.lineno}"))
+                found.append(Raised(described.fixed, f"{where}:{node.lineno}", described.fixed_params))
     return found
 
 
@@ -436,8 +447,9 @@ def test_the_code_reader_knows_fixed_passed_and_inherited_codes():
         "    raise StaleUser('user.edited_meanwhile')\n"
         "    raise Computed('bad_row')\n")}
     # A fixed code counts where its class is raised; a computed one cannot be read, so it is not listed.
-    assert sorted((r.where, r.code) for r in raised_codes(sources)) == [
-        ("r.py:13", "plan.a"), ("r.py:14", "user.name_taken"), ("r.py:15", "user.edited_meanwhile")]
+    assert sorted((r.where, r.code, r.params) for r in raised_codes(sources)) == [
+        ("r.py:13", "plan.a", frozenset()), ("r.py:14", "user.name_taken", {"name"}),
+        ("r.py:15", "user.edited_meanwhile", frozenset())]
     real = {raised.code for raised in raised_codes(crm_sources())}
     assert {"not_found", "not_allowed"} <= real
 
@@ -447,6 +459,24 @@ def test_every_refusal_code_raised_has_words():
     missing = sorted(f"{raised.where}: {raised.code}" for raised in raised_codes(crm_sources())
                      if raised.code not in words)
     assert not missing, "refusal codes without words in crm/routes/refusals.py TEXT:\n" + "\n".join(missing)
+
+
+# Refusals whose route rebuilds the parameters for display before showing them, with the reason.
+PARAMETERS_FROM_THE_ROUTE = {
+    "assets.running": "crm/routes/assets.py shows `since` as a local time (`time`)",
+}
+
+
+def test_the_words_of_a_refusal_use_only_the_parameters_raised_with_it():
+    # text() fills %(name)s from the refusal's parameters: one missing is a KeyError, a 500 for the user.
+    words = refusal_words()
+    short = sorted(f"{raised.where}: {raised.code} needs {sorted(needed - raised.params)}"
+                   for raised in raised_codes(crm_sources())
+                   if raised.code in words and raised.params is not None
+                   and raised.code not in PARAMETERS_FROM_THE_ROUTE
+                   for needed in [set(re.findall(r"%\((\w+)\)", str(words[raised.code])))]
+                   if not needed <= raised.params)
+    assert not short, "refusals raised without a parameter their words use:\n" + "\n".join(short)
 
 
 def _string_constants_outside_the_catalogue() -> set[str]:
