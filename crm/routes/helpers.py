@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, current_app, has_app_context, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
@@ -73,13 +73,24 @@ def local_date(value: date | None, fmt: str = "medium") -> str:
 
 
 def label(code: str | None, mapping_name: str) -> str:
-    """The translated label of a stored code, or the code itself if unknown."""
+    """The translated label of a stored code, from the crm.labels map named `mapping_name`.
+
+    A name that is not a label map raises LookupError everywhere: it is a template bug, and the pages'
+    tests render it. A code missing from a map of a stored enum (EnumLabels) raises LookupError in tests
+    and debug, so a member added without a label fails there; in production it shows the code itself, so
+    a value written by a newer worker during a deploy never turns a page into a 500. A code missing from
+    any other map (codes without an enum, such as flag reasons) shows as itself.
+    """
+    mapping = getattr(labels, mapping_name, None) if mapping_name.isupper() else None
+    if not isinstance(mapping, dict):
+        raise LookupError(f"crm.labels has no label map named {mapping_name!r}")
     if code is None or code == "":
         return ""
-    mapping = getattr(labels, mapping_name)
     for key, text in mapping.items():
         if str(key) == str(code):
             return str(text)
+    if isinstance(mapping, labels.EnumLabels) and has_app_context() and (current_app.testing or current_app.debug):
+        raise LookupError(f"{code!r} has no label in crm.labels.{mapping_name} ({mapping.enum.__name__})")
     return str(code)
 
 
