@@ -1,5 +1,4 @@
-"""The audit trail's labels: every action, its details template and coded parameters, assembled from
-the parts each feature declares; the names of changed fields, object types and sources."""
+"""The audit trail's labels: actions, details and coded parameters assembled from each feature's parts."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

@@ -1,7 +1,4 @@
-"""Refusal words still read through crm.labels while their features move them to crm/routes/refusals.py.
-
-The lead deletes each map here once nothing reads it.
-"""
+"""Refusal words still read through crm.labels until their features use crm/routes/refusals.py (then deleted)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
