@@ -167,3 +167,10 @@ def test_settings_current_password_must_wait_after_too_many_failures(app, world)
     assert (caught.value.code, caught.value.field) == ("auth.too_many_attempts", "current_password")
     assert caught.value.params == {"seconds": caught.value.wait.seconds} and caught.value.wait.seconds > 0
     assert _attempts() == [False] * 5
+
+
+def test_a_product_code_in_use_is_refused_on_the_code_field(app, world):
+    suitability.save_product(None, world.admin, code="F1", name="甲", kind="fund", issuer="", risk=3, active=True)
+    with pytest.raises(RuleError) as caught:
+        suitability.save_product(None, world.admin, code="F1", name="乙", kind="fund", issuer="", risk=2, active=True)
+    assert (caught.value.code, caught.value.field) == ("suitability.product_code_taken", "code")
