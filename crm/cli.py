@@ -76,6 +76,9 @@ def register_asset_commands(app: Flask) -> None:
         """Import a CSV of total assets per client and date: every row or none; then re-tier clients."""
         import sys
 
+        from flask_babel import force_locale
+
+        from crm.routes import refusals
         from crm.services import assets
 
         with Path(path).open("rb") as handle:
@@ -94,9 +97,10 @@ def register_asset_commands(app: Flask) -> None:
                 raise click.ClickException(f"another import from the command line is running since "
                                            f"{running.since:%Y-%m-%d %H:%M} UTC; try again when it has finished") from None
         if not result.ok:
-            for error in result.errors:
-                where = f"line {error.line}" if error.line else "file"
-                click.echo(f"{where}: {assets.format_error(error)}", err=True)
+            with force_locale("en"):  # the language of the command line
+                for error in result.errors:
+                    where = f"line {error.line}" if error.line else "file"
+                    click.echo(f"{where}: {refusals.text(error.refusal())}", err=True)
             if result.error_count > len(result.errors):
                 click.echo(f"... and {result.error_count - len(result.errors)} more errors.", err=True)
             click.echo(f"Nothing imported: {result.error_count} errors in {path}.", err=True)

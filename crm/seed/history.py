@@ -43,8 +43,8 @@ from crm.models import (
 from crm.seed import data
 from crm.seed.book import SHANGHAI, Book, Script, local
 from crm.services import clients, complaints, followups, plans, suitability
-from crm.services.assets import recompute_tiers
 from crm.services.scan import scan_clients
+from crm.services.tiers import recompute_tiers
 
 OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 NEVER = "never"
