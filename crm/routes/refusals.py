@@ -48,6 +48,7 @@ TEXT = {
     "suitability.product_forbidden": _l("This product may not be recommended to this client."),
     "suitability.warning_not_given": _l("The special risk warning must be given first."),
     "suitability.confirmation_needed": _l("Needed to record the client's confirmation."),
+    "suitability.product_code_taken": _l("A product with this code exists."),
     # A questionnaire written as text (crm.domain.questionnaire_text.LineError, one per line at fault).
     "title.missing": _l("The title line (标题: …) is missing."),
     "title.duplicate": _l("A second title line (the first is on line %(first_line)s)."),
