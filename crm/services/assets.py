@@ -339,7 +339,7 @@ def one_import_at_a_time(user: User | None) -> Iterator[None]:
     back); the slot is then released, with an outcome, in a commit of its own. A worker killed
     mid-import leaves the row: it is free once its process is gone from this host, or after IMPORT_LEASE.
     """
-    from crm.services.jobs import owner_name
+    from crm.services.processes import owner_name
 
     key = _import_key(user)
     owner = f"{owner_name()}:{secrets.token_hex(4)}"
