@@ -54,7 +54,10 @@ class Job:
     """A job, declared once: the scheduler reads when it runs, the CLI makes it a command."""
 
     name: str
-    work: Callable[..., object]  # a slot job: work(now, **options); a pass job: work(**options)
+    # A slot job: work(now, **options), its outcome recorded on the run. A pass job: work(**options) on the
+    # real clock, returning an outcome whose str() the heartbeat records, with notice() (what the command
+    # prints) and idle (nothing was due: a repeating command stays quiet), as outbox.DeliveryReport has.
+    work: Callable[..., object]
     schedule: str | None  # DAILY at `at`, EVERY reminder interval, YEARLY on 1 January at `at`; None: not scheduled
     summary: str  # a lazy gettext string: what the job does, in a sentence
     at: str = ""  # config key of the local (Asia/Shanghai) time of a daily or yearly job
