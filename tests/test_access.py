@@ -1,5 +1,5 @@
-"""The visibility rule, route by route: own clients, team's clients for a lead, all for an admin, and the
-clients of one's open follow-ups (docs/access.md)."""
+"""The visibility rule, route by route and finder by finder: own clients, team's clients for a lead, all for
+an admin, and the clients of one's open follow-ups (docs/access.md)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from crm.domain.refusals import NotFound
 from crm.extensions import db
-from crm.models import AuditEvent, Client, FollowUp, VisitLog, utcnow
+from crm.models import AuditEvent, Client, FollowUp, PlanItem, ServicePlan, VisitLog, utcnow
+from crm.services import access
 from tests.factories import make_client, make_visit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -245,3 +247,77 @@ def test_book_lists_do_not_grow_with_assigned_clients(login, handed_over, world)
     client_id, _, _ = handed_over
     assert [c.id for c in suitability.unassessed_clients(world.manager2)] == []
     assert [c.id for c in suitability.unassessed_clients(world.manager1)] == [client_id]
+
+
+# ---------------------------------------------------------------- the finders, without a request
+
+def _plan_with_item(client, author) -> tuple[ServicePlan, PlanItem]:
+    """An active service plan on the client with one review call (made directly: plans have their own tests)."""
+    today = utcnow().date()
+    plan = ServicePlan(client_id=client.id, started_on=today, review_on=today + timedelta(days=365),
+                       created_by_id=author.id)
+    db.session.add(plan)
+    db.session.flush()
+    item = PlanItem(plan_id=plan.id, kind="review_call", cadence="monthly", starts_on=today)
+    db.session.add(item)
+    db.session.flush()
+    return plan, item
+
+
+@pytest.fixture
+def manager1_records(world):
+    """manager1's client with a visit, a complaint, a follow-up and a plan item: the id of each kind."""
+    from crm.services import complaints, followups
+
+    client = make_client(world.manager1, name="张三")
+    visit = make_visit(client, world.manager1)
+    complaint = complaints.register(world.manager1, {"complainant_name": "张三", "channel": "phone",
+                                                     "category": "fees", "facts": "佣金比约定高"}, client=client)
+    followup = followups.create(client, world.manager1, utcnow() + timedelta(days=1), "call", title="回访")
+    _, item = _plan_with_item(client, world.manager1)
+    db.session.commit()
+    return {"client": client.id, "visit": visit.id, "complaint": complaint.id, "followup": followup.id,
+            "plan_item": item.id}
+
+
+def _plan_reached_by(user) -> ServicePlan:
+    """The plan the user reaches through a client of their own (a route loads the client first): manager1's
+    holds the item; anyone else gets a plan of their own, which must not reach it."""
+    plan = db.session.execute(sa.select(ServicePlan).join(Client, Client.id == ServicePlan.client_id)
+                              .where(Client.owner_id == user.id)).scalars().first()
+    return plan or _plan_with_item(make_client(user, name="自己的客户"), user)[0]
+
+
+FINDERS = {
+    "client": lambda record_id, user: access.find_client(record_id, user),
+    "owned-client": lambda record_id, user: access.find_owned_client(record_id, user),
+    "visit": lambda record_id, user: access.find_visit(record_id, user),
+    "complaint": lambda record_id, user: access.find_complaint(record_id, user),
+    "followup": lambda record_id, user: access.find_followup(record_id, user),
+    "plan_item": lambda record_id, user: access.find_plan_item(_plan_reached_by(user), record_id),
+}
+
+
+def _record_id(records: dict[str, int], kind: str) -> int:
+    return records["client" if kind == "owned-client" else kind]
+
+
+@pytest.mark.parametrize("kind", list(FINDERS))
+@pytest.mark.parametrize("username", ["manager2", "other_manager", "other_lead"])
+def test_each_finder_refuses_another_managers_record_as_not_found(world, manager1_records, kind, username):
+    user = getattr(world, username)
+    with pytest.raises(NotFound) as refused:
+        FINDERS[kind](_record_id(manager1_records, kind), user)
+    assert refused.value.code == "not_found"
+
+
+@pytest.mark.parametrize("kind", list(FINDERS))
+def test_each_finder_loads_the_owners_record(world, manager1_records, kind):
+    found = FINDERS[kind](_record_id(manager1_records, kind), world.manager1)
+    assert found.id == _record_id(manager1_records, kind)
+
+
+@pytest.mark.parametrize("kind", ["client", "visit", "complaint", "followup"])
+def test_a_missing_id_is_not_found_even_for_an_admin(world, kind):
+    with pytest.raises(NotFound):
+        FINDERS[kind](999_999, world.admin)

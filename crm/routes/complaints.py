@@ -23,7 +23,7 @@ from crm.forms.complaints import (
 from crm.labels import COMPLAINT_ERRORS, COMPLAINT_STATUSES, choices
 from crm.models import Client, Complaint, Role, WorkdayOverride, utcnow
 from crm.routes.helpers import label, local_datetime, render, see_other
-from crm.routes.loaders import get_client_or_404
+from crm.routes.loaders import get_client_or_404, get_complaint_or_404
 from crm.services import audit, complaints, csv_export, submissions
 from crm.services.access import assignable_owners
 
@@ -151,7 +151,7 @@ def _apply_errors(form, error: complaints.ComplaintError) -> None:
 @bp.get("/complaints/<int:complaint_id>")
 def show(complaint_id: int):
     """The ticket: details, countdown in working days, actions and the history, newest first."""
-    return _show(complaints.get_complaint_or_404(complaint_id, current_user))
+    return _show(get_complaint_or_404(complaint_id, current_user))
 
 
 def _act(complaint, form_name: str, form, action):
@@ -178,7 +178,7 @@ def _act(complaint, form_name: str, form, action):
 @bp.post("/complaints/<int:complaint_id>/status")
 def change_status(complaint_id: int):
     """Move the complaint to its next status."""
-    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    complaint = get_complaint_or_404(complaint_id, current_user)
     form = StatusForm()
     form.to_status.choices = choices({s: COMPLAINT_STATUSES[s] for s in complaints.next_statuses(complaint)})
     return _act(complaint, "status_form", form,
@@ -188,7 +188,7 @@ def change_status(complaint_id: int):
 @bp.post("/complaints/<int:complaint_id>/note")
 def note(complaint_id: int):
     """Add a note to the history."""
-    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    complaint = get_complaint_or_404(complaint_id, current_user)
     return _act(complaint, "note_form", NoteForm(),
                 lambda f: complaints.add_note(complaint, current_user, f.text.data))
 
@@ -196,7 +196,7 @@ def note(complaint_id: int):
 @bp.post("/complaints/<int:complaint_id>/handover")
 def handover(complaint_id: int):
     """Hand the complaint to someone else in the team (who is notified)."""
-    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    complaint = get_complaint_or_404(complaint_id, current_user)
     people = [u for u in assignable_owners(current_user) if u.id != complaint.owner_id]
     form = HandoverForm()
     form.owner_id.choices = choices({u.id: u.display_name for u in people})
@@ -207,7 +207,7 @@ def handover(complaint_id: int):
 @bp.post("/complaints/<int:complaint_id>/extend")
 def extend(complaint_id: int):
     """A lead or compliance moves the resolve deadline later, with a reason."""
-    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    complaint = get_complaint_or_404(complaint_id, current_user)
     if not _is_supervisor():
         abort(403)
     return _act(complaint, "extend_form", ExtendForm(), lambda f: complaints.extend(
@@ -217,7 +217,7 @@ def extend(complaint_id: int):
 @bp.post("/complaints/<int:complaint_id>/close")
 def close(complaint_id: int):
     """Close and archive with the resolution, the client's acceptance and satisfaction."""
-    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    complaint = get_complaint_or_404(complaint_id, current_user)
     return _act(complaint, "close_form", CloseForm(), lambda f: complaints.close(
         complaint, current_user, f.resolution.data, f.accepted.data == "yes", f.satisfaction_score(),
         note=f.note.data or ""))
@@ -226,7 +226,7 @@ def close(complaint_id: int):
 @bp.post("/complaints/<int:complaint_id>/reopen")
 def reopen(complaint_id: int):
     """Reopen a closed complaint, with a reason."""
-    complaint = complaints.get_complaint_or_404(complaint_id, current_user)
+    complaint = get_complaint_or_404(complaint_id, current_user)
     return _act(complaint, "reopen_form", ReopenForm(),
                 lambda f: complaints.reopen(complaint, current_user, f.reason.data))
 

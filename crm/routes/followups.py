@@ -14,9 +14,9 @@ from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm
 from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes.helpers import htmx_target, render, see_other
-from crm.routes.loaders import get_owned_client_or_404
+from crm.routes.loaders import get_followup_or_404, get_owned_client_or_404
 from crm.services import followups, submissions
-from crm.services.access import answers_for, assignable_owners, can_see_client
+from crm.services.access import answers_for, assignable_owners, can_see_client, visible_followups
 from crm.services.scan import flagged_clients, flagged_for_clients
 
 bp = Blueprint("followups", __name__)
@@ -40,7 +40,7 @@ def today():
 @bp.get("/followups/<int:followup_id>")
 def show(followup_id: int):
     """One follow-up with its actions: log the visit that does it, snooze, cancel."""
-    followup = followups.get_followup_or_404(followup_id, current_user)
+    followup = get_followup_or_404(followup_id, current_user)
     return render("followups/show.html", followup=followup, snooze_form=SnoozeForm(),
                   can_open_client=can_see_client(current_user, followup.client))
 
@@ -48,7 +48,7 @@ def show(followup_id: int):
 @bp.post("/followups/<int:followup_id>/snooze")
 def snooze(followup_id: int):
     """Put a follow-up off with a reason."""
-    followup = followups.get_followup_or_404(followup_id, current_user)
+    followup = get_followup_or_404(followup_id, current_user)
     form = SnoozeForm()
     if form.validate_on_submit():
         until = to_utc(form.until.data)
@@ -67,7 +67,7 @@ def snooze(followup_id: int):
 @bp.post("/followups/<int:followup_id>/cancel")
 def cancel(followup_id: int):
     """Drop a follow-up that is no longer needed."""
-    followup = followups.get_followup_or_404(followup_id, current_user)
+    followup = get_followup_or_404(followup_id, current_user)
     followups.cancel(followup, current_user)
     db.session.commit()
     flash(_("Follow-up cancelled."), "info")
@@ -133,7 +133,7 @@ def board():
     if form.validate_on_submit():
         chosen = list(db.session.execute(
             sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
-            .where(FollowUp.id.in_(form.ids()), followups.visible_followups(current_user))).scalars())
+            .where(FollowUp.id.in_(form.ids()), visible_followups(current_user))).scalars())
         assignee = next(u for u in members if str(u.id) == form.assignee_id.data)
         if not chosen:
             flash(_("Tick the follow-ups to hand over."), "error")

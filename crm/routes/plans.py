@@ -14,7 +14,7 @@ from crm.forms.plans import EndPlanForm, PlanForm, PlanItemForm, StartPlanForm, 
 from crm.labels import PLAN_ERRORS
 from crm.models import PlanTemplate, PlanTemplateItem, Role, Tier
 from crm.routes.helpers import render, see_other
-from crm.routes.loaders import get_client_or_404, get_owned_client_or_404
+from crm.routes.loaders import get_client_or_404, get_owned_client_or_404, get_plan_item_or_404
 from crm.routes.suitability import reason_texts
 from crm.services import plans, settings, submissions, suitability
 from crm.services.access import answers_for, assignable_owners
@@ -165,7 +165,7 @@ def remove_item(client_id: int, item_id: int):
     """Stop one service; its open follow-ups are cancelled, its history stays."""
     client = get_owned_client_or_404(client_id, current_user)
     plan = _active_or_404(client)
-    item = plans.get_plan_item_or_404(plan, item_id)
+    item = get_plan_item_or_404(plan, item_id)
     if item.active:
         plans.remove_item(item, current_user)
         db.session.commit()

@@ -10,9 +10,9 @@ from crm.extensions import db
 from crm.forms.clients import VisitForm
 from crm.models import Client
 from crm.routes.helpers import followup_title, render, see_other
-from crm.routes.loaders import get_client_or_404, get_visit_or_404
+from crm.routes.loaders import get_client_or_404, get_followup_or_404, get_visit_or_404
 from crm.routes.sessions import restored_input
-from crm.services import clients, followups, submissions
+from crm.services import clients, submissions
 from crm.services.access import can_see_client
 
 bp = Blueprint("visits", __name__)
@@ -38,7 +38,7 @@ def new(client_id: int):
         followup_id = parse_id(followup_arg)
         if followup_id is None:
             abort(404)
-        followup = followups.get_followup_or_404(followup_id, current_user)
+        followup = get_followup_or_404(followup_id, current_user)
         if followup.client_id != client.id:
             abort(404)
     restored = restored_input("visits.new")  # typed here when the session ran out

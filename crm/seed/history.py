@@ -32,7 +32,6 @@ from crm.models import (
     FollowUp,
     FollowUpKind,
     FollowUpSource,
-    FollowUpStatus,
     Notification,
     OutboxEmail,
     Stage,
@@ -40,13 +39,13 @@ from crm.models import (
     TierChange,
     User,
 )
+from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.seed import data
 from crm.seed.book import SHANGHAI, Book, Script, local
 from crm.services import clients, complaints, followups, plans, suitability
+from crm.services.assets import recompute_tiers
 from crm.services.scan import scan_clients
-from crm.services.tiers import recompute_tiers
 
-OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 NEVER = "never"
 WEEKS_OF_SNAPSHOTS = 30
 
@@ -458,7 +457,7 @@ class Replay:
         managers = [m.id for m in self.book.managers]
         due = list(db.session.execute(
             sa.select(FollowUp).options(so.joinedload(FollowUp.client))
-            .where(FollowUp.assignee_id.in_(managers), FollowUp.status.in_(OPEN),
+            .where(FollowUp.assignee_id.in_(managers), FollowUp.status.in_(OPEN_FOLLOWUP_STATES),
                    FollowUp.due_at < local(next_day, 0),
                    FollowUp.kind.not_in([FollowUpKind.COMPLAINT.value, FollowUpKind.REVIEW.value]))
             .order_by(FollowUp.assignee_id, FollowUp.due_at, FollowUp.id)).scalars())

@@ -1,16 +1,26 @@
-"""The one visibility rule: a manager sees their own clients, a lead their team's, an admin all;
-anyone also sees a client on which they hold an open or snoozed follow-up (see docs/access.md)."""
+"""Who may see what, for every kind of record, side by side (the rules and their reasons: docs/access.md).
+
+- clients (`client_visibility`): a manager their own, a lead their team's, an admin all; anyone also the
+  clients on which they hold an open or snoozed follow-up. `client_book` is the same without those
+  follow-ups: the clients one answers for (book lists, plans, who may change a client).
+- visit logs: those of the clients one sees (`find_visit`).
+- complaints (`visible_complaints`): the ones a manager created, handles, handled first, or that are about
+  their clients; a lead the same for the whole team; an admin all.
+- follow-ups (`visible_followups`): assigned to the manager, to the lead's team, or any for an admin.
+- service plans (`plan_visibility`): the plans of the clients in one's book.
+
+Each `find_*` loads one record through its condition and raises NotFound for a record the user has no
+business with (never a refusal that would confirm it exists); `crm/routes/loaders.py` turns that into a 404.
+"""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from crm.domain.refusals import NotAllowed, NotFound
 from crm.extensions import db
-from crm.models import Client, FollowUp, FollowUpStatus, Role, User, VisitLog
+from crm.models import Client, Complaint, FollowUp, PlanItem, Role, ServicePlan, User, VisitLog
+from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import dialect
-
-# While a follow-up is in one of these states its assignee has business with the client.
-OPEN_STATES = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 
 
 def team_member_ids(user: User) -> sa.Select:
@@ -35,7 +45,7 @@ def assigned_client_ids(user: User) -> sa.Select:
     """Ids of the clients on which the user holds an open or snoozed follow-up (served by
     ix_follow_ups_assignee_status_due), as a subquery."""
     return sa.select(FollowUp.client_id).where(FollowUp.assignee_id == user.id,
-                                               FollowUp.status.in_(OPEN_STATES))
+                                               FollowUp.status.in_(OPEN_FOLLOWUP_STATES))
 
 
 def client_visibility(user: User) -> sa.ColumnElement[bool]:
@@ -100,6 +110,69 @@ def find_visit(visit_id: int, user: User) -> VisitLog:
     if visit is None:
         raise NotFound("visit")
     return visit
+
+
+def visible_complaints(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the complaints the user may see: a manager those they created, handle or handled
+    first, or about their clients; a lead their team's (owner, first handler or client owner in the
+    team, or created by the lead); an admin all."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if user.role == Role.LEAD and user.team_id is not None:
+        team = team_member_ids(user)
+        return sa.or_(Complaint.owner_id.in_(team), Complaint.first_handler_id.in_(team),
+                      Complaint.created_by_id == user.id,
+                      Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id.in_(team))))
+    return sa.or_(Complaint.created_by_id == user.id, Complaint.owner_id == user.id,
+                  Complaint.first_handler_id == user.id,
+                  Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id == user.id)))
+
+
+def find_complaint(complaint_id: int, user: User) -> Complaint:
+    """Load a complaint the user may see, else NotFound."""
+    complaint = db.session.execute(
+        sa.select(Complaint).where(Complaint.id == complaint_id, visible_complaints(user))
+    ).scalar_one_or_none()
+    if complaint is None:
+        raise NotFound("complaint")
+    return complaint
+
+
+def visible_followups(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the follow-ups the user may see: a manager those assigned to them, a lead their
+    team's, an admin all."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if user.role == Role.LEAD and user.team_id is not None:
+        return FollowUp.assignee_id.in_(team_member_ids(user))
+    return FollowUp.assignee_id == user.id
+
+
+def find_followup(followup_id: int, user: User) -> FollowUp:
+    """Load a follow-up the user may see, else NotFound."""
+    followup = db.session.execute(
+        sa.select(FollowUp).where(FollowUp.id == followup_id, visible_followups(user))
+    ).scalar_one_or_none()
+    if followup is None:
+        raise NotFound("followup")
+    return followup
+
+
+def plan_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the service plans the user may see: those of the clients in their book.
+
+    It reads `Client`, so the query joins the plan's client (the plans list does, to sort and show it).
+    """
+    return client_book(user)
+
+
+def find_plan_item(plan: ServicePlan, item_id: int) -> PlanItem:
+    """Load an item of this plan (whose client the route has loaded already), else NotFound: items of
+    other plans are not reachable through this one."""
+    item = db.session.get(PlanItem, item_id)
+    if item is None or item.plan_id != plan.id:
+        raise NotFound("plan_item")
+    return item
 
 
 def assignable_owners(user: User) -> list[User]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
-from flask import abort
 from flask_babel import force_locale, gettext
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
@@ -31,14 +30,14 @@ from crm.models import (
     FollowUp,
     FollowUpKind,
     FollowUpSource,
-    FollowUpStatus,
     Role,
     User,
     WorkdayOverride,
     utcnow,
 )
+from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import audit, followups, settings
-from crm.services.access import answers_for, team_member_ids
+from crm.services.access import answers_for, visible_complaints
 from crm.services.links import path_for
 
 log = logging.getLogger(__name__)
@@ -166,31 +165,7 @@ def countdown(complaint: Complaint, now: datetime | None = None,
     return Countdown(deadline, kind, False, workdays.working_days_between(now, deadline, calendar))
 
 
-# ------------------------------------------------------------------ visibility
-
-def visible_complaints(user: User) -> sa.ColumnElement[bool]:
-    """A manager sees complaints they created, handle or handled first, or about their clients;
-    a lead their team's (owner, first handler or client owner in the team); an admin all."""
-    if user.role == Role.ADMIN:
-        return sa.true()
-    if user.role == Role.LEAD and user.team_id is not None:
-        team = team_member_ids(user)
-        return sa.or_(Complaint.owner_id.in_(team), Complaint.first_handler_id.in_(team),
-                      Complaint.created_by_id == user.id,
-                      Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id.in_(team))))
-    return sa.or_(Complaint.created_by_id == user.id, Complaint.owner_id == user.id,
-                  Complaint.first_handler_id == user.id,
-                  Complaint.client_id.in_(sa.select(Client.id).where(Client.owner_id == user.id)))
-
-
-def get_complaint_or_404(complaint_id: int, user: User) -> Complaint:
-    """A complaint the user may see, else 404 (never a 403 that confirms it exists)."""
-    found = db.session.execute(
-        sa.select(Complaint).where(Complaint.id == complaint_id, visible_complaints(user))).scalar_one_or_none()
-    if found is None:
-        abort(404)
-    return found
-
+# ------------------------------------------------------------------ lists
 
 TABS = ("mine", "team", "overdue", "regulator")
 
@@ -307,7 +282,7 @@ def _open_followups(complaint: Complaint) -> list[FollowUp]:
     return list(db.session.execute(sa.select(FollowUp).where(
         FollowUp.source == FollowUpSource.COMPLAINT.value,
         FollowUp.source_key.like(f"complaint:{complaint.id}:%"),
-        FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]))).scalars())
+        FollowUp.status.in_(OPEN_FOLLOWUP_STATES))).scalars())
 
 
 def _resolve_title(user: User, number: str) -> str:

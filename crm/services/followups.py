@@ -18,13 +18,12 @@ from crm.models import (
     FollowUpSource,
     FollowUpStatus,
     Notification,
-    Role,
     User,
     VisitLog,
     utcnow,
 )
 from crm.services import audit, dialect, mail
-from crm.services.access import assignable_owners, team_member_ids
+from crm.services.access import assignable_owners, visible_followups
 from crm.services.links import absolute, path_for
 
 WORKDAY_START = time(9, 0)
@@ -33,26 +32,6 @@ WORKDAY_START = time(9, 0)
 def local_morning(day: date) -> datetime:
     """09:00 Asia/Shanghai on `day`, as an aware datetime."""
     return datetime.combine(day, WORKDAY_START, SHANGHAI)
-
-
-def visible_followups(user: User) -> sa.ColumnElement[bool]:
-    """A manager sees follow-ups assigned to them; a lead their team's; an admin all."""
-    if user.role == Role.ADMIN:
-        return sa.true()
-    if user.role == Role.LEAD and user.team_id is not None:
-        return FollowUp.assignee_id.in_(team_member_ids(user))
-    return FollowUp.assignee_id == user.id
-
-
-def get_followup_or_404(followup_id: int, user: User) -> FollowUp:
-    """A follow-up the user may see, else 404."""
-    from flask import abort
-
-    found = db.session.execute(
-        sa.select(FollowUp).where(FollowUp.id == followup_id, visible_followups(user))).scalar_one_or_none()
-    if found is None:
-        abort(404)
-    return found
 
 
 def create(client: Client, assignee: User | int, due_at: datetime, kind: FollowUpKind | str,

@@ -39,10 +39,10 @@ from crm.models import (
     User,
     utcnow,
 )
+from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import audit, followups, settings, suitability
-from crm.services.access import client_book
+from crm.services.access import plan_visibility
 
-OPEN = (FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value)
 
 class PlanError(Exception):
     """A plan change that cannot be made; `code` is a key of labels.PLAN_ERRORS."""
@@ -173,16 +173,6 @@ def past_plans(client: Client) -> list[ServicePlan]:
         .order_by(ServicePlan.started_on.desc(), ServicePlan.id.desc())).scalars())
 
 
-def get_plan_item_or_404(plan: ServicePlan, item_id: int) -> PlanItem:
-    """An item of this plan, else 404 (items of other plans are not reachable through this one)."""
-    from flask import abort
-
-    item = db.session.get(PlanItem, item_id)
-    if item is None or item.plan_id != plan.id:
-        abort(404)
-    return item
-
-
 @dataclass
 class Started:
     """A new plan, and the template's product items the suitability check left out."""
@@ -275,7 +265,7 @@ def update_plan(plan: ServicePlan, actor: User, goals: str, review_on: date, loa
     if "review_on" in changed:
         # Setting the next review date is the review: its open reminder is done.
         db.session.execute(
-            sa.update(FollowUp).where(FollowUp.source == FollowUpSource.PLAN.value, FollowUp.status.in_(OPEN),
+            sa.update(FollowUp).where(FollowUp.source == FollowUpSource.PLAN.value, FollowUp.status.in_(OPEN_FOLLOWUP_STATES),
                                       FollowUp.source_key.startswith(f"plan-review:{plan.id}:", autoescape=True))
             .values(status=FollowUpStatus.DONE.value, completed_at=utcnow(), version=FollowUp.version + 1)
             .execution_options(synchronize_session="fetch"))
@@ -307,7 +297,7 @@ def _cancel_open(item_ids: Iterable[int], plan: ServicePlan | None = None) -> in
     if not conditions:
         return 0
     result = db.session.execute(
-        sa.update(FollowUp).where(FollowUp.source == FollowUpSource.PLAN.value, FollowUp.status.in_(OPEN),
+        sa.update(FollowUp).where(FollowUp.source == FollowUpSource.PLAN.value, FollowUp.status.in_(OPEN_FOLLOWUP_STATES),
                                   sa.or_(*conditions))
         .values(status=FollowUpStatus.CANCELLED.value, version=FollowUp.version + 1)
         .execution_options(synchronize_session="fetch"))
@@ -526,7 +516,7 @@ def classify(status: str, due_on: date, today: date, grace_days: int) -> str | N
     """An occurrence's state: done, due (open, not yet past the grace period), missed; None if cancelled."""
     if status == FollowUpStatus.DONE:
         return "done"
-    if status in OPEN:
+    if status in OPEN_FOLLOWUP_STATES:
         return "missed" if due_on < today - timedelta(days=grace_days) else "due"
     return None
 
@@ -577,7 +567,7 @@ def visible_plans(user: User, now: datetime | None = None, limit: int = 50, owne
     today = local_today(now)
     query = (sa.select(ServicePlan).join(Client, Client.id == ServicePlan.client_id)
              .options(so.contains_eager(ServicePlan.client).joinedload(Client.owner))
-             .where(ServicePlan.status == PlanStatus.ACTIVE.value, client_book(user)))
+             .where(ServicePlan.status == PlanStatus.ACTIVE.value, plan_visibility(user)))
     if owner_id is not None:
         query = query.where(Client.owner_id == owner_id)
     if after is not None:
