@@ -32,10 +32,10 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from crm import create_app  # noqa: E402
+from crm.domain.clock import SHANGHAI  # noqa: E402
 from crm.extensions import db  # noqa: E402
 from crm.models import Role, Team, Tier  # noqa: E402
 from crm.services import settings  # noqa: E402
-from crm.services.followups import SHANGHAI  # noqa: E402
 from crm.services.scan import SCANNED_STAGES, scan_clients  # noqa: E402
 from crm.services.users import create_user  # noqa: E402
 

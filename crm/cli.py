@@ -1,13 +1,13 @@
-"""Operator commands: `flask --app wsgi create-user`, `flask --app wsgi seed-demo`."""
+"""Operator commands: `flask --app wsgi create-user`, `flask --app wsgi seed-demo`, and every job of crm.jobs."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 
-from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import Role, User
 
@@ -17,9 +17,6 @@ def register(app: Flask) -> None:
     register_suitability_commands(app)
     register_job_commands(app)
     register_asset_commands(app)
-    from crm import cli_outbox
-
-    cli_outbox.register(app)
     register_setup_commands(app)
     register_session_commands(app)
 
@@ -76,6 +73,9 @@ def register_asset_commands(app: Flask) -> None:
         """Import a CSV of total assets per client and date: every row or none; then re-tier clients."""
         import sys
 
+        from flask_babel import force_locale
+
+        from crm.routes import refusals
         from crm.services import assets
 
         with Path(path).open("rb") as handle:
@@ -94,9 +94,10 @@ def register_asset_commands(app: Flask) -> None:
                 raise click.ClickException(f"another import from the command line is running since "
                                            f"{running.since:%Y-%m-%d %H:%M} UTC; try again when it has finished") from None
         if not result.ok:
-            for error in result.errors:
-                where = f"line {error.line}" if error.line else "file"
-                click.echo(f"{where}: {assets.format_error(error)}", err=True)
+            with force_locale("en"):  # the language of the command line
+                for error in result.errors:
+                    where = f"line {error.line}" if error.line else "file"
+                    click.echo(f"{where}: {refusals.text(error.refusal())}", err=True)
             if result.error_count > len(result.errors):
                 click.echo(f"... and {result.error_count - len(result.errors)} more errors.", err=True)
             click.echo(f"Nothing imported: {result.error_count} errors in {path}.", err=True)
@@ -107,35 +108,16 @@ def register_asset_commands(app: Flask) -> None:
 
 
 def register_job_commands(app: Flask) -> None:
-    """The scheduled jobs as commands, from their one declaration (crm.services.jobs.JOBS).
+    """Every job in the registry (crm.jobs.JOBS) as a command, and the scheduler that runs them.
 
-    By hand a command runs at once under a run key of its own and leaves the scheduled slot to the
-    scheduler; cron, when it is the scheduler, passes `--scheduled` to claim the slot exactly once.
+    By hand a slot job's command runs at once under a run key of its own and leaves the scheduled slot
+    to the scheduler; cron, when it is the scheduler, passes `--scheduled` to claim the slot exactly once.
+    A pass job's command (`send-email`) runs one pass, or keeps running with `--every`.
     """
-    from crm.services import audit, callbacks, jobs
+    from crm import jobs
 
     for job in jobs.JOBS:
-        if job.name == "callback-sample":
-            continue  # takes a --year; declared below
-        app.cli.add_command(job_command(app, job))
-
-    @app.cli.command("callback-sample")
-    @click.option("--year", type=int, default=None, help="Default: this year.")
-    @click.option("--scheduled", is_flag=True, help="Claim this year's scheduled slot (cron as the scheduler).")
-    def callback_sample(year: int | None, scheduled: bool) -> None:
-        """Generate this year's call-back sample of active clients (once a year)."""
-
-        from crm.models import utcnow
-
-        now = utcnow()
-        year = year or now.astimezone(SHANGHAI).year
-        job = jobs.JOBS_BY_NAME["callback-sample"]
-        if scheduled:
-            with audit.process_source("scheduler"):
-                result = jobs.run_once(job.name, str(year), lambda: callbacks.callback_sample(year, now=now))
-        else:
-            result = jobs.run_once(job.name, jobs.own_key(str(year)), lambda: callbacks.callback_sample(year, now=now))
-        click.echo(describe_run(job, result, scheduled, str(year)))
+        app.cli.add_command(job_command(app, job) if job.exactly_once else pass_command(app, job))
 
     @app.cli.command("scheduler")
     @click.option("--for-seconds", type=float, default=None, help="Stop after this long (smoke tests).")
@@ -154,41 +136,84 @@ def register_job_commands(app: Flask) -> None:
         runner.run(app, for_seconds=for_seconds)
 
 
+def with_options(job, command: Callable) -> Callable:
+    """Add the job's declared options (`--year`, `--limit` ...) to its command."""
+    for option in reversed(job.options):
+        command = click.option(f"--{option.name}", type=option.type, default=option.default,
+                               show_default=option.default is not None, help=option.help)(command)
+    return command
+
+
+def summary(job) -> str:
+    """The job's summary in English, the language of the command line."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        return str(job.summary)
+
+
 def job_command(app: Flask, job) -> click.Command:
     """`flask <job>`: a run by hand, or with --scheduled the job's scheduled slot."""
-    from crm.services import audit, heartbeats, jobs
+    from crm import jobs
+    from crm.services import audit, heartbeats
 
-    @click.command(job.name, help=f"{job.summary} Scheduled {job.describe(app.config)} (Asia/Shanghai).")
     @click.option("--scheduled", is_flag=True,
                   help="Claim the current scheduled slot, once across servers (for cron used as the scheduler).")
     @click.option("--force", is_flag=True, hidden=True, help="Kept for old scripts: a run by hand always runs.")
-    def command(scheduled: bool, force: bool) -> None:
+    def command(scheduled: bool, force: bool, **options) -> None:
         from crm.models import utcnow
 
         now = utcnow()
-        slot = job.run_key(now, app.config)
+        slot = job.run_key(now, app.config, options)
         if scheduled and not force:
             with audit.process_source("scheduler"):  # cron is the scheduler: its audit rows say so
-                result = jobs.run_scheduled(job, now, app.config)
+                result = jobs.run_scheduled(job, now, app.config, options)
         else:
-            result = jobs.run_by_hand(job, now, app.config)
-        if job.name == "send-reminders" and result.ran:
+            result = jobs.run_by_hand(job, now, app.config, options=options)
+        if job.beats and result.ran:
             heartbeats.beat(app.config, pass_at=now, pass_outcome=result.outcome)
         click.echo(describe_run(job, result, scheduled and not force, slot))
 
-    return command
+    help_text = f"{summary(job)} Scheduled {job.describe(app.config)} (Asia/Shanghai)."
+    return click.command(job.name, help=help_text)(with_options(job, command))
+
+
+def pass_command(app: Flask, job) -> click.Command:
+    """`flask <job>` of a pass job: one pass, or with --every one pass every N seconds until stopped."""
+    import time
+
+    from crm import jobs
+    from crm.services import heartbeats
+
+    @click.option("--every", type=click.IntRange(min=0), default=0, show_default=True,
+                  help="Keep running, one pass every N seconds (0: one pass, then exit).")
+    def command(every: int, **options) -> None:
+        from crm.models import utcnow
+
+        while True:
+            started = utcnow()
+            outcome = jobs.run_pass(job, options)
+            if job.beats:
+                heartbeats.beat(app.config, pass_at=started, pass_outcome=f"{job.name}: {outcome}")
+            if not (every and outcome.idle):  # a repeating pass with nothing to do says nothing
+                click.echo(outcome.notice())
+            if not every:
+                return
+            time.sleep(every)
+
+    return click.command(job.name, help=summary(job))(with_options(job, command))
 
 
 def describe_run(job, result, scheduled: bool, slot: str) -> str:
     """What a job command did, in the operator's words: which slot, and whether it ran."""
-    from crm.services import jobs
+    from crm.services import job_runs
 
     if not scheduled:
         return (f"{job.name}: run by hand (run key {result.run_key}); the scheduled run {slot} is left to "
                 f"the scheduler.\n{result.outcome}")
     if result.ran:
         return f"{job.name} {slot}: scheduled run done.\n{result.outcome}"
-    claimed = jobs.slot_claimed(job.name, slot)
+    claimed = job_runs.slot_claimed(job.name, slot)
     who = f" by {claimed.owner} at {claimed.started_at:%Y-%m-%d %H:%M:%S} UTC" if claimed else ""
     return (f"{job.name} {slot}: already run by another process{who}; nothing done. "
             f"Run it without --scheduled to run it again by hand.")

@@ -145,7 +145,7 @@ def _time_of_day(settings: Mapping[str, str], name: str, default: str) -> str:
     Checked here, not first when a job is scheduled: every `flask` command describes the jobs'
     times, so a bad value would otherwise fail each of them with a traceback.
     """
-    from crm.services.jobs import parse_local_time
+    from crm.services.job_runs import parse_local_time
 
     value = (settings.get(name) or "").strip() or default
     try:

@@ -1,8 +1,9 @@
 """The long-lived scheduler process (`flask --app wsgi scheduler`); web workers never run jobs.
 
 Several scheduler processes may run (one per server): every job run goes through
-`crm.services.jobs.run_once`, so each slot is executed by exactly one of them. The jobs and their
-times come from `crm.services.jobs.JOBS`, the same declarations the CLI commands use.
+`crm.services.job_runs.run_once`, so each slot is executed by exactly one of them. The jobs and their
+times come from `crm.jobs.SCHEDULED`, the same declarations the CLI commands use; nothing here is
+about one job in particular.
 
 A scheduler that starts, or wakes from a suspend, after a daily job's time while that day's slot is
 still unclaimed runs the job then (catch-up): it checks at start and every minute. Each job is logged
@@ -19,9 +20,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from crm import jobs
 from crm.domain.clock import SHANGHAI
 from crm.models import utcnow
-from crm.services import audit, heartbeats, jobs
+from crm.services import audit, heartbeats, job_runs, processes
 
 CATCH_UP_EVERY = timedelta(minutes=1)
 log = logging.getLogger("crm.scheduler")
@@ -31,7 +33,7 @@ def trigger(job: jobs.Job, config) -> BaseTrigger:
     """When APScheduler fires the job: its Asia/Shanghai time, or every reminder interval."""
     if job.schedule == jobs.EVERY:
         # Aligned to the epoch so that every process fires at the same instants and computes the same slot.
-        return IntervalTrigger(seconds=int(jobs.reminder_interval(config).total_seconds()),
+        return IntervalTrigger(seconds=int(job_runs.reminder_interval(config).total_seconds()),
                                start_date=datetime(2020, 1, 1, tzinfo=SHANGHAI))
     at = job.local_time(config)
     yearly = {"month": 1, "day": 1} if job.schedule == jobs.YEARLY else {}
@@ -49,7 +51,7 @@ def run_job(app: Flask, job: jobs.Job) -> None:
             log.exception("%s %s: failed", job.name, key)
             return
         log.info("%s %s: %s", job.name, result.run_key, result.outcome if result.ran else "run by another process")
-        if job.name == "send-reminders" and result.ran:
+        if job.beats and result.ran:
             heartbeats.beat(app.config, "scheduler", pass_at=now, pass_outcome=result.outcome)
 
 
@@ -67,8 +69,8 @@ def catch_up(app: Flask) -> None:
 def build(app: Flask) -> BlockingScheduler:
     """The scheduler with every declared job at its Asia/Shanghai time, and the catch-up check."""
     scheduler = BlockingScheduler(timezone=SHANGHAI)
-    every = int(jobs.reminder_interval(app.config).total_seconds())
-    for job in jobs.JOBS:
+    every = int(job_runs.reminder_interval(app.config).total_seconds())
+    for job in jobs.SCHEDULED:
         grace = every if job.schedule == jobs.EVERY else 3600
         scheduler.add_job(run_job, trigger(job, app.config), args=[app, job], id=job.name,
                           misfire_grace_time=grace, coalesce=True, max_instances=1)
@@ -79,7 +81,7 @@ def build(app: Flask) -> BlockingScheduler:
 
 def log_plan(app: Flask, scheduler: BlockingScheduler, now: datetime) -> None:
     """Log each job with its schedule and next run time, so an operator sees what will happen when."""
-    for job in jobs.JOBS:
+    for job in jobs.SCHEDULED:
         fire = scheduler.get_job(job.name).trigger.get_next_fire_time(None, now)
         log.info("job %s: %s, next run %s", job.name, job.describe(app.config), fire.isoformat())
 
@@ -92,7 +94,7 @@ def run(app: Flask, for_seconds: float | None = None) -> None:
     if for_seconds:
         scheduler.add_job(scheduler.shutdown, "date", run_date=datetime.now(SHANGHAI) + timedelta(seconds=for_seconds),
                           kwargs={"wait": False}, id="stop")
-    log.info("scheduler %s started (Asia/Shanghai times)", jobs.owner_name())
+    log.info("scheduler %s started (Asia/Shanghai times)", processes.owner_name())
     log_plan(app, scheduler, datetime.now(SHANGHAI))
     with app.app_context():
         heartbeats.beat(app.config, "scheduler")

@@ -6,14 +6,18 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
+from crm.domain import asset_csv
 from crm.extensions import db
 from crm.models import AssetSnapshot, AuditEvent, Client, JobRun, Role, Tier, TierChange, utcnow
-from crm.services import assets
-from crm.services.assets import import_assets, recompute_tiers
+from crm.routes import refusals
+from crm.services import assets, tiers
+from crm.services.assets import import_assets
+from crm.services.tiers import recompute_tiers
 from crm.services.users import create_user as make_user
 from tests.factories import PASSWORD, make_client, next_mobile
 
@@ -136,28 +140,29 @@ def test_bad_rows_are_all_reported_with_their_line_and_nothing_is_written(app, p
     result = imported(data)
     assert not result.ok
     assert [(e.line, e.code) for e in result.errors] == [
-        (3, "row.no_client_key"),
-        (4, "row.bad_mobile"),
-        (5, "row.unknown_client"),
-        (6, "row.client_mismatch"),
-        (7, "row.bad_date"),
-        (8, "row.future_date"),
-        (9, "row.bad_amount"),
-        (10, "row.negative_amount"),
-        (12, "row.duplicate"),
-        (13, "row.bad_date"),
-        (13, "row.bad_amount"),
-        (14, "row.unknown_client"),
-        (15, "row.missing_date"),
-        (15, "row.missing_amount"),
+        (3, "assets.no_client_key"),
+        (4, "assets.bad_mobile"),
+        (5, "assets.unknown_client"),
+        (6, "assets.client_mismatch"),
+        (7, "assets.bad_date"),
+        (8, "assets.future_date"),
+        (9, "assets.bad_amount"),
+        (10, "assets.negative_amount"),
+        (12, "assets.duplicate"),
+        (13, "assets.bad_date"),
+        (13, "assets.bad_amount"),
+        (14, "assets.unknown_client"),
+        (15, "assets.missing_date"),
+        (15, "assets.missing_amount"),
     ]
     assert result.error_count == 14
     params = {(e.line, e.code): e.params for e in result.errors}
-    assert params[(12, "row.duplicate")] == {"first_line": 2}
-    assert params[(4, "row.bad_mobile")] == {"value": "12345"}
-    assert params[(6, "row.client_mismatch")] == {"mobile": "13800138001", "client_no": "880001"}
-    assert params[(14, "row.unknown_client")] == {"key": "client_no", "value": "NO-404"}
-    assert assets.format_error(result.errors[6]) == "12.345 is not an amount in yuan with at most two decimals."
+    assert params[(12, "assets.duplicate")] == {"first_line": 2}
+    assert params[(4, "assets.bad_mobile")] == {"value": "12345"}
+    assert params[(6, "assets.client_mismatch")] == {"mobile": "13800138001", "client_no": "880001"}
+    assert params[(14, "assets.unknown_client")] == {"key": "client_no", "value": "NO-404"}
+    with force_locale("en"):
+        assert refusals.text(result.errors[6].refusal()) == "12.345 is not an amount in yuan with at most two decimals."
     assert snapshot_rows() == [] and count(TierChange) == 0 and count(AuditEvent) == 0
 
 
@@ -165,14 +170,14 @@ def test_file_and_header_errors(app, people):
     def codes(data: bytes) -> list[tuple[int, str]]:
         return [(e.line, e.code) for e in imported(data).errors]
 
-    assert codes(b"") == [(0, "file.empty")]
-    assert codes(b"\r\n \r\n") == [(0, "file.empty")]
-    assert codes(csv_bytes("mobile,date,assets")) == [(0, "file.empty")]
-    assert codes(b"\xff\xfe\x00m\x00o\x00") == [(0, "file.encoding")]
-    assert codes(csv_bytes("mobile,assets", "13800138001,1")) == [(1, "header.missing_column")]
-    assert codes(csv_bytes("date,assets", "2026-11-01,1")) == [(1, "header.missing_column")]
+    assert codes(b"") == [(0, "assets.empty_file")]
+    assert codes(b"\r\n \r\n") == [(0, "assets.empty_file")]
+    assert codes(csv_bytes("mobile,date,assets")) == [(0, "assets.empty_file")]
+    assert codes(b"\xff\xfe\x00m\x00o\x00") == [(0, "assets.encoding")]
+    assert codes(csv_bytes("mobile,assets", "13800138001,1")) == [(1, "assets.missing_column")]
+    assert codes(csv_bytes("date,assets", "2026-11-01,1")) == [(1, "assets.missing_column")]
     assert codes(csv_bytes("mobile,手机号,date,assets", "13800138001,13800138001,2026-11-01,1")) == [
-        (1, "header.duplicate_column")]
+        (1, "assets.duplicate_column")]
     assert codes(csv_bytes("mobile,date,assets", '13800138001,2026-11-01,"1')) == []  # unclosed quote at EOF
     assert snapshot_rows() == [(people[0].id, date(2026, 11, 1), 100)]
 
@@ -180,7 +185,7 @@ def test_file_and_header_errors(app, people):
 def test_the_error_list_is_capped_but_counted(app, people):
     lines = ["mobile,date,assets"] + ["13800138001,not-a-date,1"] * 250
     result = imported(csv_bytes(*lines))
-    assert result.error_count == 250 and len(result.errors) == assets.MAX_ERRORS
+    assert result.error_count == 250 and len(result.errors) == asset_csv.MAX_ERRORS
     assert result.errors[0].line == 2
 
 
@@ -223,7 +228,7 @@ def test_crossing_the_silver_threshold_changes_the_tier_once(app, people):
                                 .order_by(TierChange.id.desc()).limit(1)).scalar_one()
     assert (change.from_tier_id, change.to_tier_id, change.assets_fen, change.source) == (
         tier_id("普通"), tier_id("银卡"), SILVER_FEN, "import")
-    assert [c.to_tier.name for c in assets.tier_changes_of(client)] == ["银卡", "普通"]
+    assert [c.to_tier.name for c in tiers.tier_changes_of(client)] == ["银卡", "普通"]
     # Re-importing, or importing an older date, leaves the tier of the latest snapshot alone.
     again = imported(csv_bytes("mobile,date,assets", "13800138001,2026-11-02,500000.00",
                                "13800138001,2026-10-01,3"))
@@ -455,9 +460,9 @@ def test_errors_beyond_the_kept_ones_are_counted_in_line_order(app, people):
     lines = ["mobile,date,assets"] + [f"1390000{i:04d},2026-11-01,1" for i in range(900)]
     lines += ["13800138001,not-a-date,1"] * 10
     result = imported(csv_bytes(*lines))
-    assert result.error_count == 910 and len(result.errors) == assets.MAX_ERRORS
-    assert [e.line for e in result.errors] == list(range(2, 2 + assets.MAX_ERRORS))
-    assert {e.code for e in result.errors} == {"row.unknown_client"}
+    assert result.error_count == 910 and len(result.errors) == asset_csv.MAX_ERRORS
+    assert [e.line for e in result.errors] == list(range(2, 2 + asset_csv.MAX_ERRORS))
+    assert {e.code for e in result.errors} == {"assets.unknown_client"}
     assert snapshot_rows() == []
 
 

@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from crm import jobs
 from crm.extensions import db
 from crm.models import Client, Complaint, FollowUp, OwnerChange, VisitLog, utcnow
+from crm.services import callbacks, complaints, followups, plans
 from crm.services import clients as client_service
-from crm.services import callbacks, complaints, followups, jobs, plans
 from crm.services.access import can_see_client
+from crm.services.reminders import send_reminders
 from tests.factories import make_client
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -170,7 +172,7 @@ def test_generated_follow_ups_go_to_the_owner_and_open_the_client_to_no_one_else
         client.last_contact_at = utcnow() - timedelta(days=days)
         client.created_at = utcnow() - timedelta(days=500)
     db.session.commit()
-    jobs.scan()  # flags the quiet one
+    jobs.JOBS_BY_NAME["scan-clients"].work(utcnow())  # flags the quiet one
     callbacks.callback_sample(utcnow().year, seed=1)  # samples the served one (dormant clients are left out)
     plans.start_plan(served, world.manager1, plans.templates(active_only=True)[0], "")
     db.session.commit()
@@ -270,11 +272,11 @@ def test_a_handed_over_follow_up_reminds_its_new_assignee_before_the_due_time(ap
     from crm.models import OutboxEmail
 
     first, _, _ = ids_of(zhang)
-    jobs.send_reminders(now=utcnow() + timedelta(minutes=50))  # 王经理 is reminded of the first one
+    send_reminders(now=utcnow() + timedelta(minutes=50))  # 王经理 is reminded of the first one
     db.session.commit()
     assert [e.to_address for e in db.session.query(OutboxEmail)] == [world.manager1.email]
     followups.assign([db.session.get(FollowUp, first)], world.lead, world.manager2)
     db.session.commit()
-    jobs.send_reminders(now=utcnow() + timedelta(minutes=51))
+    send_reminders(now=utcnow() + timedelta(minutes=51))
     reminders = [e.to_address for e in db.session.query(OutboxEmail) if e.dedupe_key.startswith("reminder:")]
     assert reminders == [world.manager1.email, world.manager2.email]

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
+from crm import jobs
 from crm.extensions import db
 from crm.models import AuditEvent, FollowUp, JobRun, OutboxEmail, Stage
-from crm.services import callbacks, followups, jobs
+from crm.services import callbacks, digests, followups, job_runs, reminders
 from tests.factories import make_client
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -29,8 +30,8 @@ def at(*args) -> datetime:
 
 def test_a_slot_runs_once_and_a_second_claim_is_skipped(app, world):
     calls = []
-    first = jobs.run_once("demo", "2026-11-25", lambda: calls.append(1) or "done")
-    second = jobs.run_once("demo", "2026-11-25", lambda: calls.append(2) or "done")
+    first = job_runs.run_once("demo", "2026-11-25", lambda: calls.append(1) or "done")
+    second = job_runs.run_once("demo", "2026-11-25", lambda: calls.append(2) or "done")
     assert (first.ran, second.ran, calls) == (True, False, [1])
     run = db.session.query(JobRun).one()
     assert run.finished_at is not None and run.outcome == "done"
@@ -41,10 +42,10 @@ def test_a_failed_run_is_recorded_and_not_silently_retried(app, world):
         raise RuntimeError("smtp down")
 
     with pytest.raises(RuntimeError):
-        jobs.run_once("demo", "k", boom)
+        job_runs.run_once("demo", "k", boom)
     assert "smtp down" in db.session.query(JobRun).one().outcome
-    assert jobs.run_once("demo", "k", lambda: "x").ran is False
-    assert jobs.run_once("demo", "k", lambda: "x", force=True).ran is True
+    assert job_runs.run_once("demo", "k", lambda: "x").ran is False
+    assert job_runs.run_once("demo", "k", lambda: "x", force=True).ran is True
 
 
 @pytest.mark.parametrize("now, key", [
@@ -54,13 +55,13 @@ def test_a_failed_run_is_recorded_and_not_silently_retried(app, world):
     (datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc), "2027-01-01"),
 ])
 def test_daily_jobs_are_keyed_by_the_shanghai_date(now, key):
-    assert jobs.local_day_key(now) == key
+    assert job_runs.local_day_key(now) == key
 
 
 def test_reminder_slots_are_the_same_for_every_process():
     every = timedelta(minutes=5)
-    assert jobs.slot_key(at(2026, 3, 1, 0, 4, 59), every) == jobs.slot_key(at(2026, 3, 1, 0, 0, 1), every)
-    assert jobs.slot_key(at(2026, 3, 1, 0, 5, 0), every) != jobs.slot_key(at(2026, 3, 1, 0, 4, 59), every)
+    assert job_runs.slot_key(at(2026, 3, 1, 0, 4, 59), every) == job_runs.slot_key(at(2026, 3, 1, 0, 0, 1), every)
+    assert job_runs.slot_key(at(2026, 3, 1, 0, 5, 0), every) != job_runs.slot_key(at(2026, 3, 1, 0, 4, 59), every)
 
 
 @pytest.mark.parametrize("after, expected", [
@@ -81,10 +82,10 @@ def test_a_reminder_goes_out_at_the_last_pass_before_due_minus_the_lead_and_once
     client = make_client(world.manager1, name="张三")
     followups.create(client, world.manager1, at(2026, 2, 1, 9, 0), "call", title="月初回访")
     db.session.commit()
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 35).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 1, 8, 35).astimezone(timezone.utc))
     assert db.session.query(OutboxEmail).count() == 0
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 40).astimezone(timezone.utc))
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 45).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 1, 8, 40).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 1, 8, 45).astimezone(timezone.utc))
     email = db.session.query(OutboxEmail).one()
     assert email.to_address == "m1@example.com" and "张三" in email.subject
 
@@ -93,12 +94,12 @@ def test_digests_go_once_per_shanghai_day(app, world):
     client = make_client(world.manager1, name="张三")
     followups.create(client, world.manager1, at(2026, 3, 1, 10, 0), "call")
     db.session.commit()
-    jobs.send_digests(now=at(2026, 3, 1, 8, 0).astimezone(timezone.utc))
-    jobs.send_digests(now=at(2026, 3, 1, 8, 0, 30).astimezone(timezone.utc))
+    digests.send_digests(now=at(2026, 3, 1, 8, 0).astimezone(timezone.utc))
+    digests.send_digests(now=at(2026, 3, 1, 8, 0, 30).astimezone(timezone.utc))
     manager_digests = db.session.query(OutboxEmail).filter_by(to_address="m1@example.com").count()
     lead_digests = db.session.query(OutboxEmail).filter_by(to_address="lead@example.com").count()
     assert (manager_digests, lead_digests) == (1, 1)
-    jobs.send_digests(now=at(2026, 3, 2, 8, 0).astimezone(timezone.utc))
+    digests.send_digests(now=at(2026, 3, 2, 8, 0).astimezone(timezone.utc))
     assert db.session.query(OutboxEmail).filter_by(to_address="m1@example.com").count() == 2
 
 
@@ -153,7 +154,7 @@ def test_two_scheduler_processes_run_each_reminder_slot_once(app, world, databas
 ])
 def test_a_reminder_is_selected_by_the_pass_before_its_time(pass_at, lead, sent):
     due = at(2026, 2, 1, 9, 0)
-    cutoff = jobs.reminder_cutoff(pass_at, timedelta(minutes=5), timedelta(minutes=lead))
+    cutoff = reminders.reminder_cutoff(pass_at, timedelta(minutes=5), timedelta(minutes=lead))
     assert (due <= cutoff) is sent
     if sent:  # and then it is handed over before due - lead
         assert pass_at < due - timedelta(minutes=lead)
@@ -179,7 +180,7 @@ def test_the_pass_that_queues_a_reminder_delivers_it_before_due_minus_the_lead(a
         db.session.commit()
         outcomes = {}
         for now in passes(at(2026, 2, 1, 8, 0), at(2026, 2, 1, 9, 0)):
-            outcomes[now] = jobs.send_reminders(now=now)
+            outcomes[now] = reminders.send_reminders(now=now)
         [email] = db.session.query(OutboxEmail).all()
         assert email.status == "sent" and len(server.inbox.envelopes) == 1
         # Reminder due 08:42: the 08:40 pass queues it and sends it at once.
@@ -193,12 +194,12 @@ def test_a_snoozed_follow_up_is_reminded_again_by_the_same_rule(app, world):
     client = make_client(world.manager1, name="张三")
     followup = followups.create(client, world.manager1, at(2026, 2, 1, 9, 0), "call")
     db.session.commit()
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 40).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 1, 8, 40).astimezone(timezone.utc))
     followups.snooze(followup, world.manager1, at(2026, 2, 3, 14, 0), "客户出差")
     db.session.commit()
-    jobs.send_reminders(now=at(2026, 2, 3, 13, 35).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 3, 13, 35).astimezone(timezone.utc))
     assert db.session.query(OutboxEmail).count() == 1
-    jobs.send_reminders(now=at(2026, 2, 3, 13, 40).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 3, 13, 40).astimezone(timezone.utc))
     assert db.session.query(OutboxEmail).count() == 2
 
 
@@ -207,7 +208,7 @@ def test_follow_ups_without_a_reminder_never_get_one(app, world):
     followup = followups.create(client, world.manager1, at(2026, 2, 1, 9, 0), "call")
     followup.reminder_at = None  # as plan follow-ups are: they come in the morning digest
     db.session.commit()
-    jobs.send_reminders(now=at(2026, 2, 1, 8, 59).astimezone(timezone.utc))
+    reminders.send_reminders(now=at(2026, 2, 1, 8, 59).astimezone(timezone.utc))
     assert db.session.query(OutboxEmail).count() == 0
 
 
@@ -229,7 +230,7 @@ def test_both_digests_agree_on_overdue_at_the_same_instant(app, world):
     followups.create(client, world.manager1, at(2026, 3, 1, 23, 59), "call")  # yesterday: overdue
     followups.create(client, world.manager1, at(2026, 3, 2, 10, 0), "call")
     db.session.commit()
-    jobs.send_digests(now=now.astimezone(timezone.utc))
+    digests.send_digests(now=now.astimezone(timezone.utc))
     manager = db.session.query(OutboxEmail).filter_by(to_address="m1@example.com").one()
     lead = db.session.query(OutboxEmail).filter_by(to_address="lead@example.com").one()
     assert manager.subject.endswith(": 1 overdue, 2 today")
@@ -247,15 +248,15 @@ def test_a_run_by_hand_leaves_the_scheduled_slot_free_and_says_so(app, world, ru
     second = runner.invoke(args=["scan-clients"])
     assert first.exit_code == second.exit_code == 0, first.output
     assert "run by hand" in first.output and "left to the scheduler" in first.output
-    today = jobs.local_day_key(datetime.now(timezone.utc))
-    assert jobs.slot_claimed("scan-clients", today) is None
+    today = job_runs.local_day_key(datetime.now(timezone.utc))
+    assert job_runs.slot_claimed("scan-clients", today) is None
     keys = [r.run_key for r in db.session.query(JobRun).filter_by(job="scan-clients")]
     assert len(keys) == 2 and all(k.startswith(f"{today}#manual-") for k in keys)
     scheduled = runner.invoke(args=["scan-clients", "--scheduled"])
     again = runner.invoke(args=["scan-clients", "--scheduled"])
     assert "scheduled run done" in scheduled.output, scheduled.output
     assert "already run by another process" in again.output and "without --scheduled" in again.output
-    assert jobs.slot_claimed("scan-clients", today).finished_at is not None
+    assert job_runs.slot_claimed("scan-clients", today).finished_at is not None
 
 
 def test_a_scheduled_run_from_cron_writes_its_audit_rows_as_the_scheduler(app, world, runner):
@@ -270,9 +271,50 @@ def test_a_scheduled_run_from_cron_writes_its_audit_rows_as_the_scheduler(app, w
 
 
 def test_every_declared_job_is_a_command_with_the_scheduled_flag(app):
-    for job in jobs.JOBS:
+    for job in jobs.SCHEDULED:
         command = app.cli.get_command(None, job.name)
         assert command is not None and "scheduled" in [p.name for p in command.params]
+
+
+# ---------------------------------------------------------------- one registry
+
+EXPECTED_JOBS = ["scan-clients", "plan-followups", "send-digests", "send-reminders", "escalate-complaints",
+                 "callback-sample", "send-email"]
+
+
+def test_the_registry_declares_each_job_exactly_once():
+    names = [job.name for job in jobs.JOBS]
+    assert names == EXPECTED_JOBS and len(set(names)) == len(names)
+    assert jobs.JOBS_BY_NAME == {job.name: job for job in jobs.JOBS}
+    # Delivery is a job of its own, which any number of senders may run at once (the outbox leases emails).
+    assert [job.name for job in jobs.JOBS if not job.exactly_once] == ["send-email"]
+    assert jobs.JOBS_BY_NAME["send-email"].schedule is None
+
+
+def test_the_cli_and_the_scheduler_expose_exactly_the_registrys_jobs(app):
+    from crm import scheduler
+
+    job_like = {name for name, command in app.cli.commands.items()
+                if any(p.name in ("scheduled", "every") for p in command.params)}
+    assert job_like == set(EXPECTED_JOBS)
+    for job in jobs.JOBS:
+        params = {p.name for p in app.cli.get_command(None, job.name).params}
+        assert {option.name for option in job.options} <= params
+    planned = {entry.id for entry in scheduler.build(app).get_jobs()} - {"catch-up"}
+    assert planned == {job.name for job in jobs.SCHEDULED} == set(EXPECTED_JOBS) - {"send-email"}
+
+
+def test_the_call_back_sample_command_claims_the_year_it_is_given(app, world, runner):
+    make_client(world.manager1, name="活跃").stage = Stage.ACTIVE.value
+    db.session.commit()
+    first = runner.invoke(args=["callback-sample", "--year", "2031", "--scheduled"])
+    again = runner.invoke(args=["callback-sample", "--year", "2031", "--scheduled"])
+    assert "callback-sample 2031: scheduled run done" in first.output, first.output
+    assert "call-back sample 2031: 1 of 1 active clients" in first.output
+    assert "already run by another process" in again.output
+    assert job_runs.slot_claimed("callback-sample", "2031").finished_at is not None
+    by_hand = runner.invoke(args=["callback-sample", "--year", "2031"])
+    assert "run by hand (run key 2031#manual-" in by_hand.output, by_hand.output
 
 
 def config_with(**values) -> dict:
@@ -284,27 +326,27 @@ def test_catch_up_finds_the_daily_jobs_whose_time_passed_with_their_slot_unclaim
     config = config_with()
     before = at(2026, 3, 2, 6, 29).astimezone(timezone.utc)
     assert [j.name for j in jobs.missed(before, config)] == ["callback-sample"]  # the year's, from 1 January
-    jobs.run_once("callback-sample", "2026", lambda: "done")
+    job_runs.run_once("callback-sample", "2026", lambda: "done")
     assert jobs.missed(before, config) == []
     after_scan = at(2026, 3, 2, 6, 31).astimezone(timezone.utc)
     assert [j.name for j in jobs.missed(after_scan, config)] == ["scan-clients", "plan-followups"]
     jobs.run_by_hand(jobs.JOBS_BY_NAME["scan-clients"], after_scan, config, work=lambda: "by hand")
     assert "scan-clients" in [j.name for j in jobs.missed(after_scan, config)]  # by hand does not count
-    jobs.run_once("scan-clients", "2026-03-02", lambda: "done")
+    job_runs.run_once("scan-clients", "2026-03-02", lambda: "done")
     later = at(2026, 3, 2, 9, 0).astimezone(timezone.utc)
     assert [j.name for j in jobs.missed(later, config)] == ["plan-followups", "send-digests"]
 
 
 @pytest.mark.parametrize("text, expected", [("06:30", (6, 30, 0)), ("6:5", (6, 5, 0)), ("23:59:59", (23, 59, 59))])
 def test_job_times_are_hours_minutes_and_optional_seconds(text, expected):
-    parsed = jobs.parse_local_time(text)
+    parsed = job_runs.parse_local_time(text)
     assert (parsed.hour, parsed.minute, parsed.second) == expected
 
 
 @pytest.mark.parametrize("text", ["", "6h30", "25:00", "06:30:00:00"])
 def test_a_wrong_job_time_is_refused_with_its_format(text):
     with pytest.raises(ValueError, match="HH:MM"):
-        jobs.parse_local_time(text)
+        job_runs.parse_local_time(text)
 
 
 def test_two_reminder_passes_at_once_queue_each_reminder_once_and_both_succeed(app, world):
@@ -321,7 +363,7 @@ def test_two_reminder_passes_at_once_queue_each_reminder_once_and_both_succeed(a
         try:
             with app.app_context():
                 start.wait()
-                outcomes.append(jobs.send_reminders(now=at))
+                outcomes.append(reminders.send_reminders(now=at))
         except Exception as exc:  # surfaced by the assertion below
             errors.append(exc)
 

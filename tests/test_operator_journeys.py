@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 
 from crm.extensions import db
 from crm.models import FollowUp, JobRun, OutboxEmail
-from crm.services import jobs, settings
+from crm.services import job_runs, settings
 from tests.factories import PASSWORD, make_client
 from tests.test_outbox import free_port
 
@@ -249,4 +249,4 @@ def test_a_scheduler_started_after_the_scan_time_catches_up_the_days_scan(app, w
     assert "catch-up: scan-clients was due at" in text, text
     assert f"next run {(now + timedelta(days=1)).date().isoformat()}T{scan_at}+08:00" in text
     db.session.expire_all()
-    assert jobs.slot_claimed("scan-clients", today).finished_at is not None
+    assert job_runs.slot_claimed("scan-clients", today).finished_at is not None

@@ -153,12 +153,12 @@ def test_generation_is_idempotent_and_walks_forward_with_the_calendar(world, gol
 
 def test_plan_follow_ups_come_in_the_morning_digest_not_one_email_each(app, world, gold):
     from crm.models import OutboxEmail
-    from crm.services import jobs
+    from crm.services import digests, reminders
 
     start(gold, world.manager1)
-    jobs.send_reminders(now=SEP20 + timedelta(days=8))
+    reminders.send_reminders(now=SEP20 + timedelta(days=8))
     assert db.session.query(OutboxEmail).count() == 0
-    jobs.send_digests(now=SEP20)
+    digests.send_digests(now=SEP20)
     digest = db.session.query(OutboxEmail).filter_by(to_address="m1@example.com").one()
     assert "金卡客户" in digest.text_body and "定期回访" in digest.text_body
 

@@ -167,3 +167,19 @@ def test_settings_current_password_must_wait_after_too_many_failures(app, world)
     assert (caught.value.code, caught.value.field) == ("auth.too_many_attempts", "current_password")
     assert caught.value.params == {"seconds": caught.value.wait.seconds} and caught.value.wait.seconds > 0
     assert _attempts() == [False] * 5
+
+
+def test_a_product_code_in_use_is_refused_on_the_code_field(app, world):
+    suitability.save_product(None, world.admin, code="F1", name="甲", kind="fund", issuer="", risk=3, active=True)
+    with pytest.raises(RuleError) as caught:
+        suitability.save_product(None, world.admin, code="F1", name="乙", kind="fund", issuer="", risk=2, active=True)
+    assert (caught.value.code, caught.value.field) == ("suitability.product_code_taken", "code")
+
+
+def test_the_product_form_shows_a_code_in_use_on_the_code_field(app, world, login):
+    admin = login("admin")
+    data = {"code": "F001", "name": "甲", "kind": "fund", "risk": "3", "active": "y"}
+    assert admin.post("/admin/products/new", data=data).status_code == 303
+    again = admin.post("/admin/products/new", data={**data, "name": "乙"})
+    assert again.status_code == 422 and "该产品代码已存在。" in again.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(Product.id))).scalar() == 1

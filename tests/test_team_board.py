@@ -201,9 +201,9 @@ def test_the_leads_digest_lists_flagged_clients_in_the_same_words(world, team):
 
 def test_the_morning_digest_job_sends_both_digests_with_the_flags_in_the_same_words(world, team):
     from crm.models import OutboxEmail
-    from crm.services import jobs
+    from crm.services import digests
 
-    jobs.send_digests(now=utcnow())
+    digests.send_digests(now=utcnow())
     lead = db.session.query(OutboxEmail).filter_by(to_address=world.lead.email).one()
     manager = db.session.query(OutboxEmail).filter_by(to_address=world.manager1.email).one()
     for body in (lead.text_body, lead.html_body):

@@ -9,10 +9,11 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, StringField, ValidationError
 from wtforms.validators import InputRequired
 
+from crm.domain.asset_csv import EARLIEST_DATE, MAX_AMOUNT_FEN
+from crm.domain.clock import SHANGHAI
 from crm.domain.formats import InvalidFormat, yuan_to_fen
-from crm.forms.fields import SHANGHAI, TEXT
-from crm.labels import FORMAT_ERRORS
-from crm.services.assets import EARLIEST_DATE, MAX_AMOUNT_FEN
+from crm.forms.fields import TEXT
+from crm.routes import refusals
 
 
 def _today():
@@ -47,7 +48,7 @@ class SnapshotForm(FlaskForm):
         try:
             fen = yuan_to_fen(field.data or "")
         except InvalidFormat as exc:
-            raise ValidationError(str(FORMAT_ERRORS[exc.code])) from None
+            raise ValidationError(refusals.text(exc)) from None
         if fen < 0:
             raise ValidationError(_l("Total assets cannot be negative."))
         if fen > MAX_AMOUNT_FEN:

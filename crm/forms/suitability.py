@@ -54,6 +54,10 @@ class RecommendationForm(FlaskForm):
         if field.data and field.data.replace(tzinfo=SHANGHAI) > datetime.now(SHANGHAI):
             raise ValidationError(_l("The confirmation cannot be in the future."))
 
+    def product_missing(self) -> None:
+        """Saving needs a product chosen (checking without one only shows the form again)."""
+        self.product_id.errors = [_l("Choose a product.")]
+
     def confirmed_at_utc(self):
         """The confirmation time in UTC."""
         if not self.confirmed_at.data:

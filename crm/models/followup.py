@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -84,6 +84,17 @@ class FollowUp(Base):
     reminder_at: so.Mapped[datetime | None]
     reminded_at: so.Mapped[datetime | None]
     completed_visit_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("visit_logs.id"), index=True)
+    # What a generated follow-up refers to, written with its source_key by crm.services.followup_sources
+    # and the only thing queries read (the key stays the opaque exactly-once guard). Plain foreign keys,
+    # as everywhere: none of these records is ever deleted.
+    plan_item_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("plan_items.id"), index=True)
+    plan_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("service_plans.id"), index=True)
+    occurs_on: so.Mapped[date | None]  # the plan occurrence's day, or the review date a reminder is for
+    flag_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("client_flags.id"), index=True)
+    visit_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("visit_logs.id"))
+    complaint_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("complaints.id"), index=True)
+    complaint_event_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("complaint_events.id"))
+    sample_year: so.Mapped[int | None]  # the year of the call-back sample that chose the client
     completed_at: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     version: so.Mapped[int] = so.mapped_column(default=1)

@@ -12,6 +12,7 @@ from sqlalchemy import orm as so
 from crm.domain.clock import SHANGHAI
 from crm.domain.formats import parse_id
 from crm.domain.questionnaire_text import QuestionnaireError, format_questionnaire, parse_questionnaire
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.forms.admin import OutletForm, TeamForm, UserForm
 from crm.forms.suitability import ProductForm, QuestionnaireForm, settings_form
@@ -244,14 +245,13 @@ def product_form(product_id: int | None = None):
     product = db.get_or_404(Product, product_id) if product_id else None
     form = ProductForm(obj=product)
     if form.validate_on_submit():
-        clash = db.session.execute(sa.select(Product.id).where(
-            Product.code == form.code.data, Product.id != (product.id if product else -1))).first()
-        if clash:
-            form.code.errors.append(_("A product with this code exists."))
-        else:
+        try:
             suitability.save_product(product, current_user, code=form.code.data, name=form.name.data,
                                      kind=form.kind.data, issuer=form.issuer.data or "", risk=form.risk.data,
                                      active=form.active.data)
+        except RuleError as refusal:
+            refusals.show(refusal, form)
+        else:
             db.session.commit()
             flash(_("Product saved."), "success")
             return see_other(url_for("admin.products"))

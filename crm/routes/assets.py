@@ -10,18 +10,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from crm.domain.asset_csv import MAX_BYTES
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.forms.assets import AssetImportForm, SnapshotForm
 from crm.models import Role
+from crm.routes import refusals
 from crm.routes.errors import MESSAGES as ERROR_MESSAGES
 from crm.routes.helpers import local_datetime, render, see_other
 from crm.routes.loaders import get_client_or_404
-from crm.services import assets
+from crm.services import assets, tiers
 
 bp = Blueprint("assets", __name__)
 
 # A little room above the service's own limit for the multipart envelope.
-MAX_UPLOAD_BYTES = assets.MAX_BYTES + 64 * 1024
+MAX_UPLOAD_BYTES = MAX_BYTES + 64 * 1024
 
 SOURCES = {"import": _l("Imported"), "manual": _l("Entered by hand")}
 
@@ -59,12 +62,12 @@ def file_too_large(error):
         return render_template("errors/error.html", status=413, message=ERROR_MESSAGES[413]()), 413
     db.session.rollback()
     form = AssetImportForm(formdata=None)  # the body was not read in full: nothing to show again
-    form.file.errors = [_("The file is larger than %(megabytes)s MB.", megabytes=assets.MAX_BYTES // (1024 * 1024))]
+    refusals.show(RuleError("assets.too_large", "file", megabytes=MAX_BYTES // (1024 * 1024)), form)
     return render("assets/upload.html", form=form, result=None, errors=[], columns=COLUMN_HELP, status=413)
 
 
 def _error_rows(result: assets.ImportResult) -> list[tuple[int, str]]:
-    return [(error.line, assets.format_error(error, _)) for error in result.errors]
+    return [(error.line, refusals.text(error.refusal())) for error in result.errors]
 
 
 @bp.route("/admin/assets", methods=["GET", "POST"])
@@ -84,9 +87,7 @@ def upload():
                 else:
                     db.session.rollback()
         except assets.ImportRunning as running:
-            form.file.errors = [_("An import of yours is still running (started at %(time)s). "
-                                  "Wait until it has finished, then upload the file again.",
-                                  time=local_datetime(running.since, "HH:mm"))]
+            refusals.show(RuleError(running.code, running.field, time=local_datetime(running.since, "HH:mm")), form)
             status = 409
     if status == 200 and (form.errors or (result is not None and not result.ok)):
         status = 422
@@ -95,23 +96,33 @@ def upload():
                   columns=COLUMN_HELP, status=status)
 
 
+def _flash_outcome(outcome: assets.AddResult, client) -> None:
+    """Say what a manual entry did: saved, replaced or already on file, and a tier change."""
+    if outcome.status == "unchanged":
+        flash(_("That amount was already recorded for this date."), "info")
+    elif outcome.status == "updated":
+        flash(_("Total assets for that date replaced."), "success")
+    else:
+        flash(_("Total assets saved."), "success")
+    if outcome.tier_changes:
+        flash(_("Tier changed to %(tier)s.", tier=client.tier.name if client.tier else "—"), "info")
+
+
 @bp.route("/clients/<int:client_id>/assets", methods=["GET", "POST"])
 def client_assets(client_id: int):
     """A client's total assets over time and tier changes; add one snapshot by hand."""
     client = get_client_or_404(client_id, current_user)
     form = SnapshotForm()
     if form.validate_on_submit():
-        outcome = assets.add_snapshot(client, current_user, form.as_of.data, form.fen)
-        db.session.commit()
-        if outcome.status == "unchanged":
-            flash(_("That amount was already recorded for this date."), "info")
-        elif outcome.status == "updated":
-            flash(_("Total assets for that date replaced."), "success")
+        try:
+            outcome = assets.add_snapshot(client, current_user, form.as_of.data, form.fen)
+        except RuleError as refused:
+            db.session.rollback()
+            refusals.show(refused, form)
         else:
-            flash(_("Total assets saved."), "success")
-        if outcome.tier_changes:
-            flash(_("Tier changed to %(tier)s.", tier=client.tier.name if client.tier else "—"), "info")
-        return see_other(url_for("assets.client_assets", client_id=client.id))
+            db.session.commit()
+            _flash_outcome(outcome, client)
+            return see_other(url_for("assets.client_assets", client_id=client.id))
     return render("assets/client.html", client=client, form=form,
-                  snapshots=assets.snapshots_of(client), changes=assets.tier_changes_of(client),
+                  snapshots=assets.snapshots_of(client), changes=tiers.tier_changes_of(client),
                   sources=SOURCES, status=422 if form.errors else 200)

@@ -12,7 +12,7 @@ from crm.domain.formats import parse_id
 from crm.extensions import db
 from crm.models import Role, utcnow
 from crm.routes.helpers import render, see_other
-from crm.services import heartbeats, jobs, outbox
+from crm.services import heartbeats, job_runs, outbox
 
 bp = Blueprint("outbox", __name__)
 HEARTBEAT_EVERY = timedelta(minutes=5)
@@ -51,7 +51,7 @@ def index():
     emails = outbox.recent(status, parse_id(before), limit=100)
     # The sender is the scheduler (or cron), not this web process: show what it reported.
     sender = heartbeats.last_sender()
-    every = jobs.reminder_interval(current_app.config)
+    every = job_runs.reminder_interval(current_app.config)
     stale = sender is not None and sender.seen_at < utcnow() - max(3 * every, timedelta(minutes=5))
     return render("outbox/index.html", emails=emails, current_status=status, counts=outbox.status_counts(),
                   sender=sender, sender_stale=stale, sender_kinds=SENDER_KINDS,

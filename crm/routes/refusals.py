@@ -48,6 +48,7 @@ TEXT = {
     "suitability.product_forbidden": _l("This product may not be recommended to this client."),
     "suitability.warning_not_given": _l("The special risk warning must be given first."),
     "suitability.confirmation_needed": _l("Needed to record the client's confirmation."),
+    "suitability.product_code_taken": _l("A product with this code exists."),
     # A questionnaire written as text (crm.domain.questionnaire_text.LineError, one per line at fault).
     "title.missing": _l("The title line (标题: …) is missing."),
     "title.duplicate": _l("A second title line (the first is on line %(first_line)s)."),
@@ -79,6 +80,27 @@ TEXT = {
     # ---------------------------------------------------------------- complaints
     # ---------------------------------------------------------------- follow-ups and plans
     # ---------------------------------------------------------------- asset imports
+    "assets.empty_file": _l("The file has no data rows."),
+    "assets.encoding": _l("The file is not UTF-8 or GB18030 text. In Excel, save it as “CSV UTF-8”."),
+    "assets.malformed": _l("This row is not valid CSV (for example an unclosed quote)."),
+    "assets.too_large": _l("The file is larger than %(megabytes)s MB."),
+    "assets.missing_column": _l("The header has no %(column)s column."),
+    "assets.duplicate_column": _l("The header has the column %(column)s more than once."),
+    "assets.no_client_key": _l("Give the client's mobile or client number."),
+    "assets.bad_mobile": _l("%(value)s is not a valid mainland mobile number."),
+    "assets.unknown_client": _l("No client on file has %(value)s."),
+    "assets.client_mismatch": _l("The mobile %(mobile)s and the client number %(client_no)s belong to different "
+                                 "clients."),
+    "assets.missing_date": _l("The date is missing."),
+    "assets.bad_date": _l("%(value)s is not a date: use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD."),
+    "assets.future_date": _l("The date %(value)s is in the future."),
+    "assets.missing_amount": _l("The total assets are missing."),
+    "assets.bad_amount": _l("%(value)s is not an amount in yuan with at most two decimals."),
+    "assets.negative_amount": _l("Total assets cannot be negative: %(value)s."),
+    "assets.amount_too_large": _l("%(value)s is too large to be a client's total assets."),
+    "assets.duplicate": _l("This client and date are already on line %(first_line)s."),
+    "assets.running": _l("An import of yours is still running (started at %(time)s). "
+                         "Wait until it has finished, then upload the file again."),
 }
 
 

@@ -133,7 +133,7 @@ def recommend(client_id: int):
     elif request.form.get("action") == "check" or product is None:
         # "Check" only shows the decision; nothing is saved.
         if product is None and request.method == "POST" and request.form.get("action") != "check":
-            form.product_id.errors = [_("Choose a product.")]
+            form.product_missing()
             status = 422
     elif form.validate_on_submit():
         confirmation = suitability.Confirmation(

@@ -43,8 +43,8 @@ from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.seed import data
 from crm.seed.book import SHANGHAI, Book, Script, local
 from crm.services import clients, complaints, followups, plans, suitability
-from crm.services.assets import recompute_tiers
 from crm.services.scan import scan_clients
+from crm.services.tiers import recompute_tiers
 
 NEVER = "never"
 WEEKS_OF_SNAPSHOTS = 30

@@ -1,123 +1,46 @@
-"""Asset snapshots: import the back office's CSV, enter one by hand, recompute client tiers.
+"""Asset snapshots: import the back office's CSV (all rows or none), or enter one by hand.
 
 An import is all-or-nothing and idempotent: every row is validated first and nothing is written
-if any row is wrong; the same file imported twice adds nothing. The file is read as a stream and
-its records kept in a temporary table, so memory does not grow with the file; clients are resolved,
-snapshots written and tiers recomputed in a handful of set-based statements, never one query per row.
+if any row is wrong; the same file imported twice adds nothing. The file is read as a stream
+(`crm.domain.asset_csv` checks each record on its own) and its records kept in a temporary table, so
+memory does not grow with the file; clients are resolved, snapshots written and tiers recomputed
+(`crm.services.tiers`) in a handful of set-based statements, never one query per row.
 Services flush; the caller (CLI command or route) commits. A user runs one import at a time
 (`one_import_at_a_time`), across every web worker: that claim alone commits, as a job run does.
 """
 from __future__ import annotations
 
-import codecs
-import csv
-import functools
-import io
-import itertools
 import os
-import re
 import secrets
 import socket
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
+from crm.domain import asset_csv
+from crm.domain.asset_csv import EARLIEST_DATE, MAX_AMOUNT_FEN, MAX_ERRORS, LineError, LineErrors, Row
 from crm.domain.clock import SHANGHAI
-from crm.domain.formats import InvalidFormat, normalize_mobile, yuan_to_fen
+from crm.domain.refusals import RuleError
 from crm.extensions import db
-from crm.models import AssetSnapshot, Client, JobRun, TierChange, User, utcnow
+from crm.models import AssetSnapshot, Client, JobRun, User, utcnow
 from crm.models.base import UTCDateTime
 from crm.services import dialect
+from crm.services.tiers import recompute_tiers, recompute_where
 
 __all__ = [
-    "COLUMNS",
-    "MAX_BYTES",
-    "MAX_ERRORS",
-    "MESSAGES",
     "AddResult",
     "ImportResult",
     "ImportRunning",
-    "RowError",
     "add_snapshot",
-    "format_error",
     "import_assets",
     "one_import_at_a_time",
-    "parse_date",
-    "recompute_tiers",
     "snapshots_of",
-    "tier_changes_of",
 ]
-
-MAX_ERRORS = 200  # errors kept in the result; the total is counted separately
-MAX_BYTES = 50 * 1024 * 1024  # a 100,000-row file is about 4 MB
-MAX_AMOUNT_FEN = 10**17  # one quadrillion yuan: anything above is a typo, and it must fit a BIGINT
-EARLIEST_DATE = date(1990, 1, 1)  # the Shanghai exchange opened in December 1990
-CHUNK = 5000  # SQLite: values per IN list (its limit is 32,766 parameters a statement)
-PG_CHUNK = 100_000  # PostgreSQL: values per array parameter
-_PROGRESS_EVERY = 1000
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated where it is shown."""
-    return message
-
-
-# Header names, compared after NFKC folding (full-width brackets), lower-casing and removing spaces.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "mobile": ("mobile", "手机号", "手机号码"),
-    "client_no": ("client_no", "account_no", "客户号", "资金账号"),
-    "as_of": ("date", "as_of", "日期"),
-    "assets": ("assets", "total_assets", "总资产", "总资产(元)"),
-}
-_HEADER_LOOKUP = {name: key for key, names in COLUMNS.items() for name in names}
-
-# English messages; the pages translate them with gettext, the CLI prints them as they are.
-MESSAGES: dict[str, str] = {
-    "file.empty": N_("The file has no data rows."),
-    "file.encoding": N_("The file is not UTF-8 or GB18030 text. In Excel, save it as “CSV UTF-8”."),
-    "file.malformed": N_("This row is not valid CSV (for example an unclosed quote)."),
-    "file.too_large": N_("The file is larger than %(megabytes)s MB."),
-    "header.missing_column": N_("The header has no %(column)s column."),
-    "header.duplicate_column": N_("The header has the column %(column)s more than once."),
-    "row.no_client_key": N_("Give the client's mobile or client number."),
-    "row.bad_mobile": N_("%(value)s is not a valid mainland mobile number."),
-    "row.unknown_client": N_("No client on file has %(value)s."),
-    "row.client_mismatch": N_("The mobile %(mobile)s and the client number %(client_no)s belong to different clients."),
-    "row.missing_date": N_("The date is missing."),
-    "row.bad_date": N_("%(value)s is not a date: use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD."),
-    "row.future_date": N_("The date %(value)s is in the future."),
-    "row.missing_amount": N_("The total assets are missing."),
-    "row.bad_amount": N_("%(value)s is not an amount in yuan with at most two decimals."),
-    "row.negative_amount": N_("Total assets cannot be negative: %(value)s."),
-    "row.amount_too_large": N_("%(value)s is too large to be a client's total assets."),
-    "row.duplicate": N_("This client and date are already on line %(first_line)s."),
-}
-
-# Shown in place of a column key in "header.missing_column".
-COLUMN_LABELS = {
-    "client": "mobile / 手机号 / client_no / 客户号",
-    "as_of": "date / 日期",
-    "assets": "assets / 总资产",
-}
-
-# Sort order of the errors found on one line, so a line's errors read left to right.
-_RANK = {code: rank for rank, code in enumerate(MESSAGES)}
-
-
-@dataclass
-class RowError:
-    """One problem, on a line numbered as a spreadsheet shows it (header = line 1; 0 = whole file)."""
-
-    line: int
-    code: str
-    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -130,7 +53,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     tier_changes: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
     error_count: int = 0
 
     @property
@@ -147,492 +70,12 @@ class AddResult:
     tier_changes: int
 
 
-def format_error(error: RowError, translate: Callable[..., str] | None = None) -> str:
-    """The message of an error, translated with `translate(msgid, **params)` or in English."""
-    message = MESSAGES.get(error.code, error.code)
-    if translate is not None:
-        return translate(message, **error.params)
-    return message % error.params if error.params else message
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").strip()
-
-
-def _header_key(cell: str) -> str | None:
-    name = re.sub(r"\s+", "", _fold(cell).lstrip("\ufeff")).lower()
-    return _HEADER_LOOKUP.get(name)
-
-
-# [0-9], not \d: \d also matches the digits of other scripts, which int() would accept.
-_DATE_PATTERNS = (
-    re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"),
-    re.compile(r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})"),
-    re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})"),
-    re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日"),
-)
-
-
-def parse_date(raw: str) -> date:
-    """Parse YYYY-MM-DD, YYYY/MM/DD (Excel's 2026/3/5 too), YYYYMMDD or 2026年3月5日."""
-    text = _fold(raw)
-    match = next((m for m in (p.fullmatch(text) for p in _DATE_PATTERNS) if m), None)
-    if match is None:
-        raise InvalidFormat("date.format")
-    try:
-        value = date(*(int(part) for part in match.groups()))
-    except ValueError:
-        raise InvalidFormat("date.format") from None
-    if value < EARLIEST_DATE:
-        raise InvalidFormat("date.format")
-    return value
-
-
-def _shown(value: str, limit: int = 40) -> str:
-    """A cell value as quoted back in an error message: printable and short."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in value.strip())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-_READ_BYTES = 1024 * 1024  # the file is read in pieces of this size, never whole
-
-
-class _Source(io.RawIOBase):
-    """Any binary stream (an upload's temporary file, an open file, bytes) as a raw stream to buffer."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._stream.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-
-def _encoding(stream: BinaryIO, start: int, errors: _Errors) -> str | None:
-    """UTF-8 or GB18030, checked over the whole file piece by piece; None (and an error) if neither.
-
-    Also refuses a file over MAX_BYTES. The stream is read once per candidate and left at `start`.
-    """
-    for name in ("utf-8", "gb18030"):
-        stream.seek(start)
-        decoder = codecs.getincrementaldecoder(name)()
-        size = 0
-        try:
-            while chunk := stream.read(_READ_BYTES):
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    errors.add(0, "file.too_large", megabytes=MAX_BYTES // (1024 * 1024))
-                    return None
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        stream.seek(start)
-        return name
-    errors.add(0, "file.encoding")
-    return None
-
-
-def _text(stream: BinaryIO, errors: _Errors) -> Iterator[str] | None:
-    """The file's lines as text (newlines kept, as csv wants them), or None with the error noted."""
-    if not stream.seekable():
-        raise ValueError("import_assets needs a seekable stream (a file, or bytes)")
-    start = stream.tell()
-    bom = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-    start += len(codecs.BOM_UTF8) if bom else 0
-    encoding = _encoding(stream, start, errors)
-    if encoding is None:
-        return None
-    return io.TextIOWrapper(io.BufferedReader(_Source(stream), _READ_BYTES), encoding=encoding, newline="")
-
-
-def _sniff_delimiter(first_line: str) -> str:
-    """Comma, unless the header line clearly uses semicolons or tabs (some Excel locales)."""
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > counts[","] else ","
-
-
-def _records(lines: Iterator[str]) -> Iterator[tuple[int, list[str] | None]]:
-    """(line, cells) for each CSV record; a record's line is its row number in a spreadsheet."""
-    first = next(lines, "")
-    reader = csv.reader(itertools.chain([first], lines), delimiter=_sniff_delimiter(first.split("\n", 1)[0]))
-    line = 0
-    while True:
-        line += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            yield line, None  # reported as file.malformed by the caller
-            return
-        yield line, cells
-
-
-@dataclass
-class _Row:
-    line: int
-    mobile: str | None
-    client_no: str | None
-    as_of: date | None
-    fen: int | None
-
-
-class _Errors:
-    """The errors of a file: all counted, only the first MAX_ERRORS (by line) kept, so memory stays small."""
-
-    def __init__(self) -> None:
-        self.items: list[RowError] = []
-        self.count = 0
-        self.fatal = False  # a file or header error: the rows are not checked against the clients
-
-    def add(self, line: int, code: str, **params) -> None:
-        self.count += 1
-        self.fatal = self.fatal or code.startswith(("file.", "header."))
-        self.items.append(RowError(line, code, params))
-        if len(self.items) >= 4 * MAX_ERRORS:
-            self.items = self.sorted()[:MAX_ERRORS]
-
-    def __bool__(self) -> bool:
-        return self.count > 0
-
-    def sorted(self) -> list[RowError]:
-        # Stable: a line's errors of one code keep the order they were found in (mobile, then number).
-        return sorted(self.items, key=lambda e: (e.line, _RANK.get(e.code, 99)))
-
-
-def _header(records: Iterator[tuple[int, list[str] | None]], errors: _Errors) -> dict[str, int] | None:
-    """The position of each known column, from the first non-blank record; None with errors noted."""
-    header: list[str] | None = None
-    header_line = 0
-    for line, cells in records:
-        if cells is None:
-            errors.add(line, "file.malformed")
-            return None
-        if any(cell.strip() for cell in cells):
-            header, header_line = cells, line
-            break
-    if header is None:
-        errors.add(0, "file.empty")
-        return None
-    index: dict[str, int] = {}
-    for position, cell in enumerate(header):
-        key = _header_key(cell)
-        if key is None:
-            continue
-        if key in index:
-            errors.add(header_line, "header.duplicate_column", column=_shown(cell))
-        else:
-            index[key] = position
-    if "mobile" not in index and "client_no" not in index:
-        errors.add(header_line, "header.missing_column", column=COLUMN_LABELS["client"])
-    for key in ("as_of", "assets"):
-        if key not in index:
-            errors.add(header_line, "header.missing_column", column=COLUMN_LABELS[key])
-    return None if errors else index
-
-
-@functools.lru_cache(maxsize=4096)
-def _date_or_none(raw: str) -> date | None:
-    """parse_date, remembered: a back office file repeats a few dates on every row."""
-    try:
-        return parse_date(raw)
-    except InvalidFormat:
-        return None
-
-
-def _row(line: int, cells: list[str], index: dict[str, int], errors: _Errors, today: date) -> _Row:
-    """One data record checked on its own (formats, dates, amounts); errors noted, bad fields None."""
-
-    def cell_of(key: str) -> str:
-        position = index.get(key)
-        if position is None or position >= len(cells):
-            return ""
-        return cells[position].strip()
-
-    mobile_raw = cell_of("mobile")
-    number_raw = _fold(cell_of("client_no"))
-    date_raw = cell_of("as_of")
-    amount_raw = cell_of("assets")
-
-    mobile = None
-    if mobile_raw:
-        try:
-            mobile = normalize_mobile(mobile_raw)
-        except InvalidFormat:
-            errors.add(line, "row.bad_mobile", value=_shown(mobile_raw))
-    elif not number_raw:
-        errors.add(line, "row.no_client_key")
-
-    as_of = None
-    if not date_raw:
-        errors.add(line, "row.missing_date")
-    else:
-        as_of = _date_or_none(date_raw)
-        if as_of is None:
-            errors.add(line, "row.bad_date", value=_shown(date_raw))
-        elif as_of > today:
-            errors.add(line, "row.future_date", value=as_of.isoformat())
-            as_of = None
-
-    fen = None
-    if not amount_raw:
-        errors.add(line, "row.missing_amount")
-    else:
-        try:
-            fen = yuan_to_fen(amount_raw.lstrip("¥￥").strip())
-        except InvalidFormat:
-            errors.add(line, "row.bad_amount", value=_shown(amount_raw))
-        else:
-            if fen < 0:
-                errors.add(line, "row.negative_amount", value=_shown(amount_raw))
-                fen = None
-            elif fen > MAX_AMOUNT_FEN:
-                errors.add(line, "row.amount_too_large", value=_shown(amount_raw))
-                fen = None
-    return _Row(line, mobile, number_raw or None, as_of, fen)
-
-
-def _rows(lines: Iterator[str], errors: _Errors, today: date,
-          progress: Callable[[int], None] | None) -> Iterator[_Row]:
-    """Each non-blank data record of the file, checked on its own, one at a time (never a list)."""
-    records = _records(lines)
-    index = _header(records, errors)
-    if index is None:
-        return
-    seen = 0
-    for line, cells in records:
-        seen += 1
-        if progress is not None and seen % _PROGRESS_EVERY == 0:
-            progress(_PROGRESS_EVERY)
-        if cells is None:
-            errors.add(line, "file.malformed")
-            break
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines, and the ",,," rows Excel leaves at the end
-        yield _row(line, cells, index, errors, today)
-    if progress is not None and seen % _PROGRESS_EVERY:
-        progress(seen % _PROGRESS_EVERY)
-
-
-# --------------------------------------------------------------------------- database helpers
-#
-# PostgreSQL gets whole lists as one array parameter (= ANY(array), unnest(arrays)); SQLite, which
-# has no arrays and caps the parameters of a statement, gets chunked IN lists and executemany.
-
-
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _among(column: sa.ColumnElement, values: Iterable, item_type: sa.types.TypeEngine) -> Iterator:
-    """WHERE conditions, one per statement to run, that together select `column` in `values`."""
-    ordered = sorted(values)
-    if dialect.is_postgresql():
-        for chunk in _chunks(ordered, PG_CHUNK):
-            yield column == sa.any_(sa.bindparam(None, list(chunk), type_=postgresql.ARRAY(item_type)))
-    else:
-        for chunk in _chunks(ordered):
-            yield column.in_(chunk)
-
-
-def _plausible_client_no(value: str) -> bool:
-    # Longer than the column, or with control characters, it can match no client; PostgreSQL
-    # would even refuse a NUL in a parameter, so such values are never sent.
-    return len(value) <= 30 and value.isprintable()
-
-
-def _existing(keys: set[tuple[int, date]]) -> dict[tuple[int, date], int]:
-    """Amounts already stored for these (client, date) pairs, in bulk queries."""
-    client_ids = {client_id for client_id, _ in keys}
-    dates = sorted({as_of for _, as_of in keys})
-    if not dates:
-        return {}
-    # A back office file usually holds one or a few dates: list them; else take the range.
-    date_filter = (AssetSnapshot.as_of.in_(dates) if len(dates) <= 50
-                   else AssetSnapshot.as_of.between(dates[0], dates[-1]))
-    found: dict[tuple[int, date], int] = {}
-    for condition in _among(AssetSnapshot.client_id, client_ids, sa.Integer()):
-        query = (sa.select(AssetSnapshot.client_id, AssetSnapshot.as_of, AssetSnapshot.total_assets_fen)
-                 .where(condition, date_filter))
-        for client_id, as_of, fen in db.session.execute(query):
-            if (client_id, as_of) in keys:
-                found[(client_id, as_of)] = fen
-    return found
-
-
-def _upsert(values: list[dict], source: str, actor_id: int | None) -> None:
-    """Insert snapshots, replacing an existing (client, date) only when its amount differs.
-
-    `values` holds client_id, as_of and total_assets_fen. PostgreSQL: INSERT ... SELECT FROM
-    unnest(arrays) ... ON CONFLICT, one statement per 100,000 rows. SQLite: one executemany of
-    INSERT ... ON CONFLICT (the rows never leave the process).
-    """
-    if not values:
-        return
-    table = AssetSnapshot.__table__
-    now = utcnow()
-    if dialect.is_postgresql():
-        for chunk in _chunks(values, PG_CHUNK):
-            rows = sa.func.unnest(
-                sa.bindparam(None, [v["client_id"] for v in chunk], type_=postgresql.ARRAY(sa.Integer)),
-                sa.bindparam(None, [v["as_of"] for v in chunk], type_=postgresql.ARRAY(sa.Date)),
-                sa.bindparam(None, [v["total_assets_fen"] for v in chunk], type_=postgresql.ARRAY(sa.BigInteger)),
-            ).table_valued("client_id", "as_of", "total_assets_fen").render_derived()
-            select = sa.select(rows.c.client_id, rows.c.as_of, rows.c.total_assets_fen,
-                               sa.cast(sa.literal(source), sa.String(20)),
-                               sa.cast(sa.literal(actor_id), sa.Integer),
-                               sa.cast(sa.literal(now, UTCDateTime()), sa.DateTime()))
-            stmt = dialect.insert(table).from_select(
-                ["client_id", "as_of", "total_assets_fen", "source", "created_by_id", "created_at"], select)
-            db.session.execute(_on_conflict(stmt, table))
-    else:
-        stmt = _on_conflict(dialect.insert(table), table)
-        db.session.execute(stmt, [{**v, "source": source, "created_by_id": actor_id, "created_at": now}
-                                  for v in values])
-
-
-def _on_conflict(stmt, table: sa.Table):
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.client_id, table.c.as_of],
-        set_={
-            "total_assets_fen": stmt.excluded.total_assets_fen,
-            "source": stmt.excluded.source,
-            "created_by_id": stmt.excluded.created_by_id,
-            "created_at": stmt.excluded.created_at,
-        },
-        where=table.c.total_assets_fen != stmt.excluded.total_assets_fen,
-    )
-
-
-# --------------------------------------------------------------------------- tiers
-
-# Each client's latest snapshot and the tier it falls in (the highest threshold not above it).
-# `{clients}` filters the clients considered.
-_TARGET_SQL = """
-SELECT x.client_id, x.from_tier_id, x.assets_fen,
-       (SELECT t.id FROM tiers t WHERE t.min_assets_fen <= x.assets_fen
-        ORDER BY t.min_assets_fen DESC LIMIT 1) AS to_tier_id
-FROM (SELECT c.id AS client_id, c.tier_id AS from_tier_id,
-             (SELECT s.total_assets_fen FROM asset_snapshots s WHERE s.client_id = c.id
-              ORDER BY s.as_of DESC LIMIT 1) AS assets_fen
-      FROM clients c WHERE {clients}) x
-WHERE x.assets_fen IS NOT NULL
-"""
-
-# PostgreSQL: one statement computes the targets once, logs the changes and moves the clients.
-_PG_RECOMPUTE_SQL = """
-WITH target AS ({target}),
-changed AS (
-    INSERT INTO tier_changes (client_id, from_tier_id, to_tier_id, assets_fen, changed_at, source)
-    SELECT client_id, from_tier_id, to_tier_id, assets_fen, :now, CAST(:source AS VARCHAR(20))
-    FROM target WHERE from_tier_id IS DISTINCT FROM to_tier_id
-    RETURNING client_id, to_tier_id)
-UPDATE clients SET tier_id = changed.to_tier_id FROM changed WHERE clients.id = changed.client_id
-"""
-
-# SQLite (no data-modifying CTEs): log the changes, then move the clients. IS NOT is its
-# null-safe "differs" (IS DISTINCT FROM only exists since 3.39).
-_SQLITE_INSERT_CHANGES_SQL = """
-INSERT INTO tier_changes (client_id, from_tier_id, to_tier_id, assets_fen, changed_at, source)
-SELECT y.client_id, y.from_tier_id, y.to_tier_id, y.assets_fen, :now, :source
-FROM ({target}) y
-WHERE y.from_tier_id IS NOT y.to_tier_id
-"""
-
-_SQLITE_UPDATE_CLIENTS_SQL = """
-UPDATE clients SET tier_id = y.to_tier_id
-FROM ({target}) y
-WHERE clients.id = y.client_id AND clients.tier_id IS NOT y.to_tier_id
-"""
-
-_ALL_WITH_SNAPSHOTS = "EXISTS (SELECT 1 FROM asset_snapshots s0 WHERE s0.client_id = c.id)"
-
-
-def _bind(sql: str, **extra: sa.BindParameter) -> sa.TextClause:
-    return sa.text(sql).bindparams(sa.bindparam("now", type_=UTCDateTime()),
-                                   sa.bindparam("source", type_=sa.String), *extra.values())
-
-
-def recompute_tiers(client_ids: Sequence[int] | None = None, source: str = "import") -> int:
-    """Put clients in the tier of their latest snapshot; log each change. Returns the changes made.
-
-    Set-based, for the given clients or (None) every client with a snapshot; clients without
-    snapshots keep their tier. PostgreSQL: one statement per 100,000 clients (a CTE that inserts
-    the tier changes and updates the clients). SQLite: per 5,000 clients, an INSERT ... SELECT of
-    the tier changes and an UPDATE ... FROM of the clients.
-    """
-    db.session.flush()
-    params = {"now": utcnow(), "source": source}
-    changed = 0
-    if dialect.is_postgresql():
-        if client_ids is None:
-            batches = [(_ALL_WITH_SNAPSHOTS, {})]
-        else:
-            batches = [("c.id = ANY(CAST(:ids AS INTEGER[]))", {"ids": list(chunk)})
-                       for chunk in _chunks(sorted(set(client_ids)), PG_CHUNK)]
-        for condition, ids in batches:
-            statement = _bind(_PG_RECOMPUTE_SQL.format(target=_TARGET_SQL.format(clients=condition)))
-            changed += db.session.execute(statement, {**params, **ids}).rowcount
-    else:
-        if client_ids is None:
-            batches = [(_ALL_WITH_SNAPSHOTS, {}, {})]
-        else:
-            expanding = {"ids": sa.bindparam("ids", expanding=True)}
-            batches = [("c.id IN :ids", {"ids": list(chunk)}, expanding)
-                       for chunk in _chunks(sorted(set(client_ids)))]
-        for condition, ids, extra in batches:
-            target = _TARGET_SQL.format(clients=condition)
-            insert = _bind(_SQLITE_INSERT_CHANGES_SQL.format(target=target), **extra)
-            update = sa.text(_SQLITE_UPDATE_CLIENTS_SQL.format(target=target)).bindparams(*extra.values())
-            changed += db.session.execute(insert, {**params, **ids}).rowcount
-            db.session.execute(update, ids)
-    # The statements bypassed the ORM: loaded clients must re-read their tier.
-    affected = None if client_ids is None else set(client_ids)
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Client) and (affected is None or obj.id in affected):
-            db.session.expire(obj, ["tier_id", "tier"])
-    return changed
-
-
-def _recompute_where(condition: str, source: str) -> int:
-    """recompute_tiers for the clients that `condition` (SQL on clients `c`) selects, in one pass."""
-    params = {"now": utcnow(), "source": source}
-    target = _TARGET_SQL.format(clients=condition)
-    if dialect.is_postgresql():
-        changed = db.session.execute(_bind(_PG_RECOMPUTE_SQL.format(target=target)), params).rowcount
-    else:
-        changed = db.session.execute(_bind(_SQLITE_INSERT_CHANGES_SQL.format(target=target)), params).rowcount
-        db.session.execute(sa.text(_SQLITE_UPDATE_CLIENTS_SQL.format(target=target)))
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Client):
-            db.session.expire(obj, ["tier_id", "tier"])
-    return changed
-
-
-def tier_changes_of(client: Client, limit: int = 50) -> list[TierChange]:
-    """A client's tier changes, newest first (for the client's asset page and timeline)."""
-    query = (sa.select(TierChange).where(TierChange.client_id == client.id)
-             .order_by(TierChange.changed_at.desc(), TierChange.id.desc()).limit(limit))
-    return list(db.session.execute(query).scalars())
-
-
 # --------------------------------------------------------------------------- import
 #
-# The file is read as a stream: each record is checked on its own and written, in chunks, to a
-# temporary table (`import_rows`, private to this database connection); matching clients, finding
-# duplicates, counting and writing the snapshots are then set-based statements over that table. So
-# the memory used does not grow with the file: a 50 MB, 1,000,000-row file stays well under 200 MB.
-
+# Each record checked on its own is written, in chunks, to a temporary table (`import_rows`, private
+# to this database connection); matching clients, finding duplicates, counting and writing the
+# snapshots are then set-based statements over that table. So the memory used does not grow with the
+# file: a 50 MB, 1,000,000-row file stays well under 200 MB.
 STAGE_CHUNK = 10_000  # records written to the temporary table per statement
 
 _STAGE_TABLE = "import_rows"
@@ -701,12 +144,13 @@ WHERE asset_snapshots.total_assets_fen <> excluded.total_assets_fen
 """
 
 
-def _drop_stage() -> None:
-    schema = "pg_temp" if dialect.is_postgresql() else "temp"
-    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {schema}.{_STAGE_TABLE}"))
+def _plausible_client_no(value: str) -> bool:
+    # Longer than the column, or with control characters, it can match no client; PostgreSQL
+    # would even refuse a NUL in a parameter, so such values are never sent.
+    return len(value) <= 30 and value.isprintable()
 
 
-def _stage(rows: Iterator[_Row]) -> tuple[int, int]:
+def _stage(rows: Iterator[Row]) -> tuple[int, int]:
     """Write the records to the temporary table in chunks; returns how many, and the last one's line."""
     count = line = 0
     chunk: list[dict] = []
@@ -716,7 +160,7 @@ def _stage(rows: Iterator[_Row]) -> tuple[int, int]:
         chunk.append({
             "line": row.line, "mobile": row.mobile,
             "client_no": number if number and _plausible_client_no(number) else None,
-            "client_no_given": number is not None, "client_no_shown": _shown(number) if number else None,
+            "client_no_given": number is not None, "client_no_shown": asset_csv.shown(number) if number else None,
             "as_of": row.as_of, "fen": row.fen,
         })
         if len(chunk) >= STAGE_CHUNK:
@@ -729,7 +173,7 @@ def _stage(rows: Iterator[_Row]) -> tuple[int, int]:
     return count, line
 
 
-def _check_against_clients(errors: _Errors) -> None:
+def _check_against_clients(errors: LineErrors) -> None:
     """Match each record to its client; note unknown clients, mismatches and duplicate (client, date)."""
     for statement in _RESOLVE_SQL:
         db.session.execute(sa.text(statement))
@@ -737,13 +181,13 @@ def _check_against_clients(errors: _Errors) -> None:
         found = db.session.execute(sa.text(sql), {"limit": MAX_ERRORS}).all()
         for line, first, second, _total in found:
             if kind == "unknown_mobile":
-                errors.add(line, "row.unknown_client", key="mobile", value=first)
+                errors.add(line, "assets.unknown_client", key="mobile", value=first)
             elif kind == "unknown_number":
-                errors.add(line, "row.unknown_client", key="client_no", value=first)
+                errors.add(line, "assets.unknown_client", key="client_no", value=first)
             elif kind == "mismatch":
-                errors.add(line, "row.client_mismatch", mobile=first, client_no=second)
+                errors.add(line, "assets.client_mismatch", mobile=first, client_no=second)
             else:
-                errors.add(line, "row.duplicate", first_line=first)
+                errors.add(line, "assets.duplicate", first_line=first)
         if found:
             errors.count += found[0][3] - len(found)  # counted, not kept
 
@@ -758,12 +202,12 @@ def _write(result: ImportResult, source: str, actor_id: int | None) -> None:
                            {"source": source, "actor_id": actor_id, "now": utcnow()})
 
 
-def _import_staged(result: ImportResult, errors: _Errors, lines: Iterator[str], actor: User | None,
+def _import_staged(result: ImportResult, errors: LineErrors, lines: Iterator[str], actor: User | None,
                    source: str, today: date, progress: Callable[[int], None] | None) -> None:
     """Stage and check the records; when there is no error at all, write them and re-tier the clients."""
-    result.rows, last_line = _stage(_rows(lines, errors, today, progress))
+    result.rows, last_line = _stage(asset_csv.checked_rows(lines, errors, today, progress))
     if not result.rows and not errors:
-        errors.add(0, "file.empty")
+        errors.add(0, "assets.empty_file")
     if errors.fatal:
         return
     _check_against_clients(errors)
@@ -772,14 +216,14 @@ def _import_staged(result: ImportResult, errors: _Errors, lines: Iterator[str], 
     _write(result, source, actor.id if actor is not None else None)
     # PostgreSQL: the clients of 100,000 lines at a time, as recompute_tiers does (one statement
     # over a million clients took twice as long as ten of a tenth). SQLite: all at once.
-    step = PG_CHUNK if dialect.is_postgresql() else max(last_line, 1)
+    step = dialect.PG_CHUNK if dialect.is_postgresql() else max(last_line, 1)
     for first in range(0, last_line, step):
-        result.tier_changes += _recompute_where(
+        result.tier_changes += recompute_where(
             f"c.id IN (SELECT client_id FROM {_STAGE_TABLE} WHERE line > {first} AND line <= {first + step})",
             source)
 
 
-def _finish(result: ImportResult, errors: _Errors) -> ImportResult:
+def _finish(result: ImportResult, errors: LineErrors) -> ImportResult:
     result.error_count = errors.count
     result.errors = errors.sorted()[:MAX_ERRORS]
     return result
@@ -797,19 +241,17 @@ def import_assets(stream: bytes | BinaryIO, actor: User | None, source: str = "i
     `progress(n)` is called as rows are checked. Flushes; the caller commits.
     """
     today = today or datetime.now(SHANGHAI).date()
-    if isinstance(stream, (bytes, bytearray, memoryview)):
-        stream = io.BytesIO(bytes(stream))
     result = ImportResult()
-    errors = _Errors()
-    lines = _text(stream, errors)
+    errors = LineErrors()
+    lines = asset_csv.text_lines(stream, errors)
     if lines is None:
         return _finish(result, errors)
     db.session.flush()
-    _drop_stage()
+    dialect.drop_temporary_table(_STAGE_TABLE)
     db.session.execute(sa.text(_CREATE_STAGE_SQL))
     # On an exception the table stays until the caller's rollback (or the next import) drops it.
     _import_staged(result, errors, lines, actor, source, today, progress)
-    _drop_stage()
+    dialect.drop_temporary_table(_STAGE_TABLE)
     if errors:
         return _finish(result, errors)
     if result.inserted or result.updated or result.tier_changes:
@@ -829,11 +271,11 @@ IMPORT_JOB = "asset-import"  # the job_runs row a user's running import holds (r
 IMPORT_LEASE = timedelta(minutes=15)
 
 
-class ImportRunning(Exception):
+class ImportRunning(RuleError):
     """This user has an import running already (in this process or another); `since` is when it began."""
 
     def __init__(self, since: datetime) -> None:
-        super().__init__(f"an import by this user is running since {since.isoformat()}")
+        super().__init__("assets.running", "file", since=since)
         self.since = since
 
 
@@ -897,7 +339,7 @@ def one_import_at_a_time(user: User | None) -> Iterator[None]:
     back); the slot is then released, with an outcome, in a commit of its own. A worker killed
     mid-import leaves the row: it is free once its process is gone from this host, or after IMPORT_LEASE.
     """
-    from crm.services.jobs import owner_name
+    from crm.services.processes import owner_name
 
     key = _import_key(user)
     owner = f"{owner_name()}:{secrets.token_hex(4)}"
@@ -918,26 +360,42 @@ def one_import_at_a_time(user: User | None) -> Iterator[None]:
 
 def add_snapshot(client: Client, actor: User | None, as_of: date, total_assets_fen: int,
                  *, today: date | None = None) -> AddResult:
-    """Record a client's total assets on a date by hand (replacing that date's amount) and re-tier."""
+    """Record a client's total assets on a date by hand (replacing that date's amount) and re-tier.
+
+    Refuses (RuleError on `amount` or `as_of`) what an import would refuse; the form checks the same first.
+    """
     today = today or datetime.now(SHANGHAI).date()
     if total_assets_fen < 0:
-        raise InvalidFormat("row.negative_amount")
+        raise RuleError("assets.negative_amount", "amount", value=str(total_assets_fen))
     if total_assets_fen > MAX_AMOUNT_FEN:
-        raise InvalidFormat("row.amount_too_large")
+        raise RuleError("assets.amount_too_large", "amount", value=str(total_assets_fen))
     if as_of > today:
-        raise InvalidFormat("row.future_date")
+        raise RuleError("assets.future_date", "as_of", value=as_of.isoformat())
     if as_of < EARLIEST_DATE:
-        raise InvalidFormat("row.bad_date")
-    before = _existing({(client.id, as_of)}).get((client.id, as_of))
+        raise RuleError("assets.bad_date", "as_of", value=as_of.isoformat())
+    before = db.session.execute(sa.select(AssetSnapshot.total_assets_fen).where(
+        AssetSnapshot.client_id == client.id, AssetSnapshot.as_of == as_of)).scalar_one_or_none()
     if before == total_assets_fen:
         status = "unchanged"
     else:
         status = "inserted" if before is None else "updated"
-        _upsert([{"client_id": client.id, "as_of": as_of, "total_assets_fen": total_assets_fen}],
-                "manual", actor.id if actor else None)
+        _upsert(client.id, as_of, total_assets_fen, actor.id if actor else None)
     changes = recompute_tiers([client.id], source="manual")
     db.session.flush()
     return AddResult(status, changes)
+
+
+def _upsert(client_id: int, as_of: date, total_assets_fen: int, actor_id: int | None) -> None:
+    """Insert a snapshot, replacing the one of that (client, date) only when its amount differs."""
+    table = AssetSnapshot.__table__
+    stmt = dialect.insert(table).values(client_id=client_id, as_of=as_of, total_assets_fen=total_assets_fen,
+                                        source="manual", created_by_id=actor_id, created_at=utcnow())
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.client_id, table.c.as_of],
+        set_={"total_assets_fen": stmt.excluded.total_assets_fen, "source": stmt.excluded.source,
+              "created_by_id": stmt.excluded.created_by_id, "created_at": stmt.excluded.created_at},
+        where=table.c.total_assets_fen != stmt.excluded.total_assets_fen,
+    ))
 
 
 def snapshots_of(client: Client, limit: int = 100) -> list[AssetSnapshot]:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crm.extensions import db
 from crm.models import ProcessHeartbeat, utcnow
-from crm.services.jobs import owner_name
+from crm.services.processes import owner_name
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from sqlalchemy.exc import OperationalError
 from crm.extensions import db
 from crm.models import OutboxEmail, User, utcnow
 from crm.services import audit
-from crm.services.jobs import owner_name
+from crm.services.processes import owner_name
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,22 @@ class DeliveryReport:
     def claimed(self) -> int:
         """Emails this run took on (sent, retried or given up)."""
         return self.sent + self.failed + self.retried
+
+    @property
+    def idle(self) -> bool:
+        """Nothing was due: a sender that repeats its passes says nothing about this one."""
+        return not self.claimed and not self.skipped_no_smtp
+
+    def __str__(self) -> str:
+        """'3 sent, 0 to retry, 0 failed', as a reminder pass and the heartbeat record it."""
+        return f"{self.sent} sent, {self.retried} to retry, {self.failed} failed" + (
+            f", {self.skipped_no_smtp} waiting: no SMTP server configured" if self.skipped_no_smtp else "")
+
+    def notice(self) -> str:
+        """What the `send-email` command prints after a pass."""
+        if self.skipped_no_smtp:
+            return f"CRM_SMTP_HOST is not set: {self.skipped_no_smtp} due emails stay in the outbox."
+        return f"{self.sent} sent, {self.retried} to retry, {self.failed} failed."
 
 
 def smtp_configured() -> bool:
@@ -285,6 +301,20 @@ def deliver_due(now: datetime | None = None, limit: int = 50, owner: str = "") -
         finally:
             sender.close()
     return report
+
+
+def deliver_all_due(limit: int = 50) -> DeliveryReport:
+    """Deliver batches of `limit` until no full batch is left; the totals (one pass of `send-email`)."""
+    total = DeliveryReport()
+    while True:
+        report = deliver_due(limit=limit)
+        total.sent += report.sent
+        total.failed += report.failed
+        total.retried += report.retried
+        total.skipped_no_smtp = report.skipped_no_smtp
+        # A short batch, or one where the server could not be reached, ends the pass.
+        if report.skipped_no_smtp or report.claimed < limit or report.retried or report.failed:
+            return total
 
 
 def make_due_now() -> int:

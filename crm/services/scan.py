@@ -28,18 +28,18 @@ at_risk
 
 A flag's `reasons` lists its codes comma-separated, in the order of REASONS.
 
-How it runs (set-based; no statement per client):
-  1. INSERT INTO a temporary table ... SELECT: one statement computes every client's current
-     (kind, reasons) with window functions over the snapshots, compares them with the open flags
-     and keeps the differences only: raise (no open flag of that kind), update (reasons changed),
-     clear (the open flag's kind has no reason any more).
-  2. Counts of those differences per action and kind, and the number of clients scanned.
-  3. UPDATE ... FROM the differences: clear (cleared_at = now; the row keeps since and reasons),
-     then update the reasons of the flags still open.
-  4. INSERT INTO client_flags ... SELECT the raises, then INSERT INTO follow_ups ... SELECT one
-     follow-up per flag raised (ids above the largest before) ... ON CONFLICT DO NOTHING. Each
-     manager's new follow-ups are ranked (at-risk first) and spread over working days,
-     `flag_followups_per_day` per day: the due date is a CASE on rank // per-day.
+How it runs (set-based; no statement per client), one step function each:
+  1. `_stage_changes`: INSERT INTO a temporary table ... SELECT: one statement computes every
+     client's current (kind, reasons) with window functions over the snapshots, compares them with
+     the open flags and keeps the differences only: raise (no open flag of that kind), update
+     (reasons changed), clear (the open flag's kind has no reason any more).
+  2. `_count_changes`: counts of those differences per action and kind, and the clients scanned.
+  3. `_clear_flags`, `_update_reasons`: UPDATE ... FROM the differences: clear (cleared_at = now;
+     the row keeps since and reasons), then update the reasons of the flags still open.
+  4. `_raise_flags`: INSERT INTO client_flags ... SELECT the raises; `_add_flag_followups`: INSERT
+     INTO follow_ups ... SELECT one follow-up per flag raised (ids above the largest before) ... ON
+     CONFLICT DO NOTHING. Each manager's new follow-ups are ranked (at-risk first) and spread over
+     working days, `flag_followups_per_day` per day: the due date is a CASE on rank // per-day.
 Statements: 15 to 20 on PostgreSQL, 13 to 18 on SQLite (the settings are read one by one;
 steps with nothing to do are skipped), never more with more clients. Clearing is logged by one
 audit event per run (action "flags.scan") with every count: the cleared flags themselves stay
@@ -49,6 +49,7 @@ stays a human decision. Services flush; the caller commits. Needs SQLite 3.35 or
 """
 from __future__ import annotations
 
+import enum
 import functools
 import operator
 import re
@@ -60,15 +61,27 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
+from crm.domain.clock import SHANGHAI
 from crm.extensions import db
-from crm.models import AssetSnapshot, Client, ClientFlag, FollowUp, Stage, Tier, utcnow
+from crm.models import (
+    AssetSnapshot,
+    Client,
+    ClientFlag,
+    FlagKind,
+    FollowUp,
+    FollowUpKind,
+    FollowUpSource,
+    FollowUpStatus,
+    Intent,
+    Stage,
+    Tier,
+    utcnow,
+)
 from crm.models.base import UTCDateTime
 from crm.services import audit, dialect, settings
-from crm.services.followups import SHANGHAI, insert_ignoring_twins, local_morning
+from crm.services.followups import insert_ignoring_twins, local_morning
 
 __all__ = [
-    "DORMANT",
-    "AT_RISK",
     "EXTRA_SOURCES",
     "FlagFigures",
     "FlaggedClient",
@@ -88,22 +101,19 @@ __all__ = [
     "scan_clients",
 ]
 
-DORMANT = "dormant"
-AT_RISK = "at_risk"
-
 # Every reason code, in the order it is written into a flag's reasons, with its flag kind.
-REASONS: dict[str, str] = {
-    "no_contact": DORMANT,
-    "no_asset_activity": DORMANT,
-    "assets_drop": AT_RISK,
-    "complaint_overdue": AT_RISK,  # computed by a source in EXTRA_SOURCES (complaints)
-    "low_satisfaction": AT_RISK,
-    "leaving_intent": AT_RISK,
+REASONS: dict[str, FlagKind] = {
+    "no_contact": FlagKind.DORMANT,
+    "no_asset_activity": FlagKind.DORMANT,
+    "assets_drop": FlagKind.AT_RISK,
+    "complaint_overdue": FlagKind.AT_RISK,  # computed by a source in EXTRA_SOURCES (complaints)
+    "low_satisfaction": FlagKind.AT_RISK,
+    "leaving_intent": FlagKind.AT_RISK,
 }
 
 SCANNED_STAGES = (Stage.ACCOUNT_OPENED.value, Stage.ACTIVE.value, Stage.DORMANT.value)
-LEAVING_INTENTS = ("transfer_out", "close_account")
-PRIORITY = {AT_RISK: 1, DORMANT: 2}
+LEAVING_INTENTS = (Intent.TRANSFER_OUT.value, Intent.CLOSE_ACCOUNT.value)
+PRIORITY = {FlagKind.AT_RISK: 1, FlagKind.DORMANT: 2}
 _LOCK_KEY = 0x5CA9_F1A6  # PostgreSQL advisory lock: one scan at a time
 
 
@@ -160,11 +170,19 @@ class ScanReport:
     seconds: float = 0.0
 
 
+class _Action(enum.StrEnum):
+    """What the scan does to a flag (the `action` of a row of `_changes`)."""
+
+    RAISE = "raise"
+    UPDATE = "update"
+    CLEAR = "clear"
+
+
 # What this scan changes, one row per flag to raise, update or clear (in steady state: few rows).
 # Its own metadata: not part of the app's schema.
 _changes = sa.Table(
     "scan_flag_changes", sa.MetaData(),
-    sa.Column("action", sa.String(10), nullable=False),  # raise / update / clear
+    sa.Column("action", sa.String(10), nullable=False),  # an _Action
     sa.Column("flag_id", sa.Integer),  # the open flag to update or clear; NULL to raise
     sa.Column("client_id", sa.Integer, nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
@@ -182,13 +200,6 @@ def _context(now: datetime) -> ScanContext:
         at_risk_drop_days=settings.get_int("at_risk_drop_days"),
         at_risk_satisfaction_max=settings.get_int("at_risk_satisfaction_max"),
     )
-
-
-def _days_before(day: sa.ColumnElement, days: int) -> sa.ColumnElement:
-    """`day` minus a number of days, on a DATE column (the one dialect-specific expression)."""
-    if dialect.is_postgresql():
-        return day - sa.cast(sa.literal(int(days)), sa.Integer)
-    return sa.func.date(day, f"-{int(days)} days")
 
 
 def _due_days(today: date, now: datetime, count: int) -> list[datetime]:
@@ -234,7 +245,7 @@ def _conditions(ctx: ScanContext, tier_days: dict[int, int]
         sa.func.max(sa.case((is_change, 1), else_=0)).label("changes"),
         sa.func.max(h.latest_on).label("latest_on"),
         sa.func.max(sa.case((h.as_of == h.latest_on, h.total))).label("latest_total"),
-        sa.func.max(sa.case((h.as_of >= _days_before(h.latest_on, ctx.at_risk_drop_days), h.total))).label("peak"),
+        sa.func.max(sa.case((h.as_of >= dialect.days_before(h.latest_on, ctx.at_risk_drop_days), h.total))).label("peak"),
     ).group_by(h.client_id).subquery("assets")
     a = summary.c
 
@@ -277,7 +288,8 @@ def current_flags_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.Comp
 
     per_client = (
         sa.select(c.c.id.label("client_id"), c.c.owner_id,
-                  reasons(DORMANT).label("dormant"), reasons(AT_RISK).label("at_risk"))
+                  reasons(FlagKind.DORMANT).label(FlagKind.DORMANT.value),
+                  reasons(FlagKind.AT_RISK).label(FlagKind.AT_RISK.value))
         .select_from(c.outerjoin(summary, summary.c.client_id == c.c.id))
         .where(c.c.stage.in_(SCANNED_STAGES))
         .cte("per_client"))
@@ -285,7 +297,7 @@ def current_flags_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.Comp
     return sa.union_all(*(
         sa.select(p.client_id, _text(kind).label("kind"), p[kind].label("reasons"), p.owner_id)
         .where(p[kind] != _text(""))
-        for kind in (DORMANT, AT_RISK)))
+        for kind in FlagKind))
 
 
 def _tier_days() -> dict[int, int]:
@@ -306,11 +318,11 @@ def _changes_select(ctx: ScanContext, tier_days: dict[int, int]) -> sa.CompoundS
     cur, op = current.c, opened.c
     same = sa.and_(op.client_id == cur.client_id, op.kind == cur.kind)
     new_or_changed = (
-        sa.select(sa.case((op.id.is_(None), _text("raise")), else_=_text("update")), op.id,
+        sa.select(sa.case((op.id.is_(None), _text(_Action.RAISE)), else_=_text(_Action.UPDATE)), op.id,
                   cur.client_id, cur.kind, cur.reasons)
         .select_from(current.outerjoin(opened, same))
         .where(sa.or_(op.id.is_(None), op.reasons != cur.reasons)))
-    gone = (sa.select(_text("clear"), op.id, op.client_id, op.kind, op.reasons)
+    gone = (sa.select(_text(_Action.CLEAR), op.id, op.client_id, op.kind, op.reasons)
             .where(~sa.exists().where(same)))
     return sa.union_all(new_or_changed, gone)
 
@@ -326,98 +338,139 @@ def scan_clients(now: datetime | None = None) -> ScanReport:
         raise ValueError("scan_clients needs an aware datetime")
     now = (now or utcnow()).astimezone(timezone.utc)
     db.session.flush()
-    session = db.session
-    is_pg = dialect.is_postgresql()
-    if is_pg:
-        # Two scans at once would both see "no open flag" and raise twice: take turns.
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+    _take_turns()
     ctx = _context(now)
-    report = ScanReport()
-    flags = ClientFlag.__table__
-    clients = Client.__table__
-    changes = _changes
+    _stage_changes(ctx)
+    report = _count_changes()
     stamp = sa.literal(now, UTCDateTime())
-
-    # 1. Compare the current flags with the open ones; keep only the differences.
-    session.execute(sa.text("DROP TABLE IF EXISTS " + ("pg_temp." if is_pg else "temp.") + changes.name))
-    changes.create(session.connection())
-    session.execute(sa.insert(changes).from_select(
-        ["action", "flag_id", "client_id", "kind", "reasons"], _changes_select(ctx, _tier_days())))
-    if is_pg:
-        # Temporary tables are never analyzed automatically; the joins below need its size.
-        session.execute(sa.text(f"ANALYZE {changes.name}"))
-    counts = {(action, kind): n for action, kind, n in session.execute(
-        sa.select(changes.c.action, changes.c.kind, sa.func.count()).group_by(changes.c.action, changes.c.kind))}
-    report.raised_dormant = counts.get(("raise", DORMANT), 0)
-    report.raised_at_risk = counts.get(("raise", AT_RISK), 0)
-    report.updated = sum(n for (action, _), n in counts.items() if action == "update")
-    report.cleared = sum(n for (action, _), n in counts.items() if action == "clear")
-    report.scanned = session.execute(
-        sa.select(sa.func.count()).select_from(clients).where(clients.c.stage.in_(SCANNED_STAGES))).scalar_one()
-
-    # 2. Clear: the flag keeps its row, since and reasons; cleared_at says when its reasons went away.
     if report.cleared:
-        session.execute(sa.update(flags).values(cleared_at=stamp).where(
-            flags.c.id == changes.c.flag_id, changes.c.action == _text("clear")))
-        # The flag's own follow-up is no longer needed once its reasons went away (done ones stay).
-        followups = FollowUp.__table__
-        session.execute(sa.update(followups).values(status=_text("cancelled")).where(
-            followups.c.source == _text("flag"), followups.c.status.in_([_text("open"), _text("snoozed")]),
-            followups.c.source_key.in_(sa.select(_text("flag:") + sa.cast(changes.c.flag_id, sa.String))
-                                       .where(changes.c.action == _text("clear")))))
-    # 3. Update the reasons of open flags in place.
+        _clear_flags(stamp)
     if report.updated:
-        session.execute(sa.update(flags).values(reasons=changes.c.reasons).where(
-            flags.c.id == changes.c.flag_id, changes.c.action == _text("update")))
-    # 4. Raise: read from the changes only, never from client_flags while inserting into it.
+        _update_reasons()
     if report.raised_dormant or report.raised_at_risk:
-        last_id = session.execute(sa.select(sa.func.coalesce(sa.func.max(flags.c.id), 0))).scalar_one()
-        session.execute(sa.insert(flags).from_select(
-            ["client_id", "kind", "reasons", "since"],
-            sa.select(changes.c.client_id, changes.c.kind, changes.c.reasons, stamp)
-            .where(changes.c.action == _text("raise"))))
-        # 5. One follow-up per raised flag (ids above last_id), for the client's owner, due 09:00
-        # Shanghai today or now if later. The unique (source, source_key) makes a repeat impossible.
-        # A manager gets at most `flag_followups_per_day` of them per working day (at-risk first);
-        # the rest are due on the next working days, so a go-live scan does not bury anyone.
-        priority = sa.case((flags.c.kind == _text(AT_RISK), PRIORITY[AT_RISK]), else_=PRIORITY[DORMANT])
-        raised = (sa.select(flags.c.id, flags.c.client_id, flags.c.kind, flags.c.reasons, clients.c.owner_id,
-                            priority.label("priority"),
-                            sa.func.row_number().over(partition_by=clients.c.owner_id,
-                                                      order_by=(priority, flags.c.id)).label("rank"))
-                  .join_from(flags, clients, clients.c.id == flags.c.client_id)
-                  .where(flags.c.id > last_id, flags.c.cleared_at.is_(None)).subquery("raised"))
-        per_day = settings.get_int("flag_followups_per_day")
-        most = session.execute(sa.select(sa.func.max(raised.c.rank))).scalar_one() or 0
-        dues = _due_days(ctx.today, now, (most - 1) // per_day + 1)
-        day = (raised.c.rank - 1) // per_day
-
-        def on_day(offset: timedelta) -> sa.ColumnElement:
-            return sa.case({n: sa.literal(due - offset, UTCDateTime()) for n, due in enumerate(dues)}, value=day,
-                           else_=sa.literal(dues[-1] - offset, UTCDateTime()))
-        report.followups_created = session.execute(insert_ignoring_twins().from_select(
-            ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
-             "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
-            sa.select(
-                raised.c.client_id, raised.c.owner_id, on_day(timedelta(0)), _text("flag"), raised.c.priority,
-                _text("open"), _text("flag"), _text("flag:") + sa.cast(raised.c.id, sa.String),
-                raised.c.kind + _text(": ") + raised.c.reasons, _text(""), _text(""),
-                on_day(timedelta(minutes=30)), stamp, sa.literal(1, sa.Integer),
-            ).select_from(raised).where(sa.true()),  # SQLite needs a WHERE before ON CONFLICT
-        ), execution_options={"preserve_rowcount": True}).rowcount
-    session.execute(sa.text(f"DROP TABLE {changes.name}"))
-
+        last_id = _raise_flags(stamp)
+        report.followups_created = _add_flag_followups(ctx, last_id, stamp)
+    db.session.execute(sa.text(f"DROP TABLE {_changes.name}"))
     report.seconds = timer.perf_counter() - started
+    _record(report)
+    return report
+
+
+def _take_turns() -> None:
+    """PostgreSQL: wait for any other scan to finish (two at once would both raise the same flag)."""
+    if dialect.is_postgresql():
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_KEY)))
+
+
+def _stage_changes(ctx: ScanContext) -> None:
+    """Fill the temporary `_changes` with the differences between the current flags and the open ones."""
+    dialect.drop_temporary_table(_changes.name)
+    _changes.create(db.session.connection())
+    db.session.execute(sa.insert(_changes).from_select(
+        ["action", "flag_id", "client_id", "kind", "reasons"], _changes_select(ctx, _tier_days())))
+    if dialect.is_postgresql():
+        # Temporary tables are never analyzed automatically; the joins below need its size.
+        db.session.execute(sa.text(f"ANALYZE {_changes.name}"))
+
+
+def _count_changes() -> ScanReport:
+    """A report with the staged changes counted by action and kind, and the clients in scope."""
+    changes, clients = _changes, Client.__table__
+    counts = {(action, kind): n for action, kind, n in db.session.execute(
+        sa.select(changes.c.action, changes.c.kind, sa.func.count()).group_by(changes.c.action, changes.c.kind))}
+    by_action = {action: sum(n for (done, _), n in counts.items() if done == action) for action in _Action}
+    return ScanReport(
+        raised_dormant=counts.get((_Action.RAISE, FlagKind.DORMANT), 0),
+        raised_at_risk=counts.get((_Action.RAISE, FlagKind.AT_RISK), 0),
+        updated=by_action[_Action.UPDATE], cleared=by_action[_Action.CLEAR],
+        scanned=db.session.execute(sa.select(sa.func.count()).select_from(clients)
+                                   .where(clients.c.stage.in_(SCANNED_STAGES))).scalar_one())
+
+
+def _clear_flags(stamp: sa.ColumnElement) -> None:
+    """Clear the flags whose reasons went away, and cancel their follow-ups still to do (done ones stay).
+
+    A cleared flag keeps its row, since and reasons; cleared_at says when its reasons went away.
+    """
+    flags, changes, followups = ClientFlag.__table__, _changes, FollowUp.__table__
+    db.session.execute(sa.update(flags).values(cleared_at=stamp).where(
+        flags.c.id == changes.c.flag_id, changes.c.action == _text(_Action.CLEAR)))
+    db.session.execute(sa.update(followups).values(status=_text(FollowUpStatus.CANCELLED)).where(
+        followups.c.source == _text(FollowUpSource.FLAG),
+        followups.c.status.in_([_text(FollowUpStatus.OPEN), _text(FollowUpStatus.SNOOZED)]),
+        followups.c.source_key.in_(sa.select(_text("flag:") + sa.cast(changes.c.flag_id, sa.String))
+                                   .where(changes.c.action == _text(_Action.CLEAR)))))
+
+
+def _update_reasons() -> None:
+    """Write the new reasons of the open flags whose reasons changed, in place."""
+    flags, changes = ClientFlag.__table__, _changes
+    db.session.execute(sa.update(flags).values(reasons=changes.c.reasons).where(
+        flags.c.id == changes.c.flag_id, changes.c.action == _text(_Action.UPDATE)))
+
+
+def _raise_flags(stamp: sa.ColumnElement) -> int:
+    """Insert the new flags; returns the largest flag id before them (the new ones are above it).
+
+    Reads from the changes only, never from client_flags while inserting into it.
+    """
+    flags, changes = ClientFlag.__table__, _changes
+    last_id = db.session.execute(sa.select(sa.func.coalesce(sa.func.max(flags.c.id), 0))).scalar_one()
+    db.session.execute(sa.insert(flags).from_select(
+        ["client_id", "kind", "reasons", "since"],
+        sa.select(changes.c.client_id, changes.c.kind, changes.c.reasons, stamp)
+        .where(changes.c.action == _text(_Action.RAISE))))
+    return last_id
+
+
+def _add_flag_followups(ctx: ScanContext, last_id: int, stamp: sa.ColumnElement) -> int:
+    """One follow-up per flag raised (ids above last_id) for the client's owner; returns how many were added.
+
+    Due 09:00 Shanghai today, or now if later. The unique (source, source_key) makes a repeat impossible.
+    A manager gets at most `flag_followups_per_day` of them per working day (at-risk first); the rest are
+    due on the next working days, so a go-live scan does not bury anyone.
+    """
+    flags, clients = ClientFlag.__table__, Client.__table__
+    priority = sa.case((flags.c.kind == _text(FlagKind.AT_RISK), PRIORITY[FlagKind.AT_RISK]),
+                       else_=PRIORITY[FlagKind.DORMANT])
+    raised = (sa.select(flags.c.id, flags.c.client_id, flags.c.kind, flags.c.reasons, clients.c.owner_id,
+                        priority.label("priority"),
+                        sa.func.row_number().over(partition_by=clients.c.owner_id,
+                                                  order_by=(priority, flags.c.id)).label("rank"))
+              .join_from(flags, clients, clients.c.id == flags.c.client_id)
+              .where(flags.c.id > last_id, flags.c.cleared_at.is_(None)).subquery("raised"))
+    per_day = settings.get_int("flag_followups_per_day")
+    most = db.session.execute(sa.select(sa.func.max(raised.c.rank))).scalar_one() or 0
+    dues = _due_days(ctx.today, ctx.now, (most - 1) // per_day + 1)
+    day = (raised.c.rank - 1) // per_day
+
+    def on_day(offset: timedelta) -> sa.ColumnElement:
+        return sa.case({n: sa.literal(due - offset, UTCDateTime()) for n, due in enumerate(dues)}, value=day,
+                       else_=sa.literal(dues[-1] - offset, UTCDateTime()))
+    return db.session.execute(insert_ignoring_twins().from_select(
+        ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
+         "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
+        sa.select(
+            raised.c.client_id, raised.c.owner_id, on_day(timedelta(0)), _text(FollowUpKind.FLAG),
+            raised.c.priority, _text(FollowUpStatus.OPEN), _text(FollowUpSource.FLAG),
+            _text("flag:") + sa.cast(raised.c.id, sa.String),
+            raised.c.kind + _text(": ") + raised.c.reasons, _text(""), _text(""),
+            on_day(timedelta(minutes=30)), stamp, sa.literal(1, sa.Integer),
+        ).select_from(raised).where(sa.true()),  # SQLite needs a WHERE before ON CONFLICT
+    ), execution_options={"preserve_rowcount": True}).rowcount
+
+
+def _record(report: ScanReport) -> None:
+    """One audit event with every count (the cleared flags stay in client_flags: the table is the history)."""
     audit.record(None, "flags.scan", "client_flags", None, params={
         "raised_dormant": report.raised_dormant, "raised_at_risk": report.raised_at_risk,
         "updated": report.updated, "cleared": report.cleared, "followups": report.followups_created,
         "scanned": report.scanned})
-    session.flush()
+    db.session.flush()
     # The statements bypassed the ORM: loaded flags must be read again.
-    for obj in list(session.identity_map.values()):
+    for obj in list(db.session.identity_map.values()):
         if isinstance(obj, ClientFlag):
-            session.expire(obj)
-    return report
+            db.session.expire(obj)
 
 
 # --------------------------------------------------------------------------- reading
@@ -512,7 +565,7 @@ def _asset_figures(client_ids: list[int], drop_days: int) -> dict[int, tuple]:
     rows = db.session.execute(sa.select(
         h.client_id,
         sa.func.max(sa.case((h.as_of == h.latest_on, h.total))),
-        sa.func.max(sa.case((h.as_of >= _days_before(h.latest_on, drop_days), h.total))),
+        sa.func.max(sa.case((h.as_of >= dialect.days_before(h.latest_on, drop_days), h.total))),
         sa.func.max(sa.case((sa.or_(h.previous.is_(None), h.previous != h.total), h.as_of))),
     ).group_by(h.client_id))
     return {client_id: (latest, peak, changed) for client_id, latest, peak, changed in rows}

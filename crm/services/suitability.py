@@ -198,7 +198,10 @@ def products(active_only: bool = False) -> list[Product]:
 
 
 def save_product(product: Product | None, actor: User, **fields) -> Product:
-    """Create or change a product; a change of risk rating is audited."""
+    """Create or change a product; a change of risk rating is audited; a code another product has is refused."""
+    if "code" in fields and db.session.execute(sa.select(Product.id).where(
+            Product.code == fields["code"], Product.id != (product.id if product else -1))).first():
+        raise RuleError("suitability.product_code_taken", "code")
     if product is None:
         product = Product(**fields)
         db.session.add(product)

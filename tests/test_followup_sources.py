@@ -1,0 +1,97 @@
+"""Follow-up sources as columns: one builder per kind, and the migration that fills them from old keys."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from crm.extensions import db
+from crm.models import ClientFlag, ComplaintEvent, FollowUp, utcnow
+from crm.services import complaints, followup_sources, plans
+from tests.factories import make_client, make_visit
+
+BEFORE = "eaf33577eada"  # the head before follow-up sources became columns
+COLUMNS = ("plan_item_id", "plan_id", "occurs_on", "flag_id", "visit_id", "complaint_id", "complaint_event_id",
+           "sample_year")
+COMPLAINT = {"complainant_name": "张三", "channel": "outlet", "category": "fees", "facts": "多收了手续费"}
+
+
+def test_every_builder_gives_the_key_it_always_had_and_the_columns_it_refers_to():
+    day = date(2026, 9, 20)
+    assert followup_sources.plan_item(7, 3, day) == {
+        "source": "plan", "source_key": "plan-item:7:2026-09-20", "plan_item_id": 7, "plan_id": 3, "occurs_on": day}
+    assert followup_sources.plan_review(3, day) == {
+        "source": "plan", "source_key": "plan-review:3:2026-09-20", "plan_id": 3, "occurs_on": day}
+    assert followup_sources.flag(5) == {"source": "flag", "source_key": "flag:5", "flag_id": 5}
+    assert followup_sources.visit(9) == {"source": "visit", "source_key": "visit:9", "visit_id": 9}
+    assert followup_sources.new_account(4) == {"source": "callback", "source_key": "new-account:4"}
+    assert followup_sources.callback_sample(2026, 4) == {
+        "source": "callback", "source_key": "callback-sample:2026:4", "sample_year": 2026}
+    assert followup_sources.complaint_ack(2) == {
+        "source": "complaint", "source_key": "complaint:2:ack", "complaint_id": 2}
+    assert followup_sources.complaint_resolve(2, 8) == {
+        "source": "complaint", "source_key": "complaint:2:resolve:8", "complaint_id": 2, "complaint_event_id": 8}
+
+
+def test_the_set_based_flag_key_is_the_same_string_as_the_one_built_in_python(app):
+    columns = followup_sources.flag_columns(sa.literal(41, sa.Integer))
+    key, flag_id = db.session.execute(sa.select(columns["source_key"], columns["flag_id"])).one()
+    assert (key, flag_id) == (followup_sources.flag(41)["source_key"], 41)
+
+
+def _source_columns() -> dict[str, dict]:
+    table = sa.table("follow_ups", sa.column("source_key"), sa.column("occurs_on", sa.Date),
+                     *(sa.column(name) for name in COLUMNS if name != "occurs_on"))
+    return {row.source_key: {name: getattr(row, name) for name in COLUMNS if getattr(row, name) is not None}
+            for row in db.session.execute(sa.select(table)).all()}
+
+
+def test_the_migration_fills_the_columns_of_every_kind_from_the_keys_written_before_it(app, world):
+    client = make_client(world.manager1, name="李四")
+    visit = make_visit(client, world.manager1)
+    flag = ClientFlag(client_id=client.id, kind="dormant", reasons="no_contact", since=utcnow())
+    db.session.add(flag)
+    template = plans.templates(active_only=True)[0]
+    plan = plans.start_plan(client, world.manager1, template, "").plan
+    complaint = complaints.register(world.manager1, COMPLAINT, client=client)
+    db.session.flush()
+    item = plan.items[0]
+    event_id = db.session.execute(sa.select(sa.func.min(ComplaintEvent.id))
+                                  .where(ComplaintEvent.complaint_id == complaint.id)).scalar_one()
+    # Plain ids: the downgrade below ends the session the objects belong to.
+    client_id, visit_id, flag_id, plan_id, item_id = client.id, visit.id, flag.id, plan.id, item.id
+    complaint_id, manager_id = complaint.id, world.manager1.id
+    db.session.execute(sa.delete(FollowUp))
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision=BEFORE)
+    old_keys = {
+        ("plan", f"plan-item:{item_id}:2026-09-20"): {"plan_item_id": item_id, "plan_id": plan_id,
+                                                  "occurs_on": date(2026, 9, 20)},
+        ("plan", f"plan-item:{10**6}:2026-09-21"): {"occurs_on": date(2026, 9, 21)},  # an item that is gone
+        ("plan", f"plan-review:{plan_id}:2027-09-20"): {"plan_id": plan_id, "occurs_on": date(2027, 9, 20)},
+        ("flag", f"flag:{flag_id}"): {"flag_id": flag_id},
+        ("visit", f"visit:{visit_id}"): {"visit_id": visit_id},
+        ("callback", f"new-account:{client_id}"): {},
+        ("callback", f"callback-sample:2026:{client_id}"): {"sample_year": 2026},
+        ("complaint", f"complaint:{complaint_id}:ack"): {"complaint_id": complaint_id},
+        ("complaint", f"complaint:{complaint_id}:resolve:{event_id}"): {
+            "complaint_id": complaint_id, "complaint_event_id": event_id},
+        ("flag", "flag:test"): {},  # written by hand: nothing to refer to, and no failure
+    }
+    old = sa.table("follow_ups", *(sa.column(name) for name in (
+        "client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key", "title", "note",
+        "snooze_reason", "created_at", "version")))
+    with db.engine.begin() as conn:
+        assert "plan_item_id" not in {c["name"] for c in sa.inspect(conn).get_columns("follow_ups")}
+        conn.execute(sa.insert(old), [
+            {"client_id": client_id, "assignee_id": manager_id, "due_at": utcnow().replace(tzinfo=None),
+             "kind": "call", "priority": 2, "status": "open", "source": source, "source_key": key, "title": "",
+             "note": "", "snooze_reason": "", "created_at": utcnow().replace(tzinfo=None), "version": 1}
+            for source, key in old_keys])
+    upgrade()
+
+    found = _source_columns()
+    assert found == {key: columns for (_, key), columns in old_keys.items()}
