@@ -57,7 +57,7 @@ def register_suitability_commands(app: Flask) -> None:
             parsed = parse_questionnaire(text)
         except QuestionnaireError as exc:
             for error in exc.errors:
-                click.echo(f"line {error.line}: {error.code} {error.params or ''}", err=True)
+                click.echo(f"line {error.line}: {error.code} {error.detail or ''}", err=True)
             raise click.ClickException("the questionnaire was not loaded") from None
         version = suitability.create_questionnaire(parsed, None, activate=True)
         db.session.commit()
