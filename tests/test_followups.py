@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from crm.domain.refusals import RuleError
 from crm.extensions import db
-from crm.models import FollowUp, Notification, OutboxEmail, VisitLog, utcnow
-from crm.services import followups
+from crm.models import ClientFlag, FollowUp, Notification, OutboxEmail, VisitLog, utcnow
+from crm.services import followup_sources, followups
 from tests.factories import make_client, make_visit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -31,6 +32,8 @@ def test_a_visits_next_contact_date_becomes_one_follow_up(login, world, zhang):
     c.post(f"/clients/{zhang.id}/visits/new", data=data)  # a retry
     followup = db.session.query(FollowUp).one()
     assert followup.source == "visit" and followup.assignee_id == world.manager1.id
+    visit = db.session.query(VisitLog).one()
+    assert (followup.source_key, followup.visit_id) == (f"visit:{visit.id}", visit.id)
     assert followup.title == "寄送资料后回电"
     assert followup.due_at.astimezone(SHANGHAI) == datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9,
                                                             tzinfo=SHANGHAI)
@@ -84,6 +87,19 @@ def test_snooze_needs_a_reason_and_a_future_time(login, world, zhang):
     db.session.expire_all()
     snoozed = db.session.get(FollowUp, followup.id)
     assert snoozed.status == "snoozed" and snoozed.snooze_reason == "客户出差"
+
+
+def test_someone_outside_the_book_may_put_a_follow_up_off_by_thirty_days_and_the_owner_longer(world, zhang):
+    handed = followups.create(zhang, world.manager2, utcnow(), "call")
+    with pytest.raises(RuleError) as refused:
+        followups.snooze(handed, world.manager2, utcnow() + timedelta(days=31), "客户出差")
+    assert (refused.value.code, refused.value.field, refused.value.params) == (
+        "followup.snooze_too_far", "until", {"days": 30})
+    assert handed.status == "open"
+    followups.snooze(handed, world.manager2, utcnow() + timedelta(days=29), "客户出差")
+    owned = followups.create(zhang, world.manager1, utcnow(), "call")
+    followups.snooze(owned, world.manager1, utcnow() + timedelta(days=90), "客户出国")
+    assert (handed.status, owned.status) == ("snoozed", "snoozed")
 
 
 @pytest.mark.parametrize("username, status", [("manager1", 200), ("lead", 200), ("admin", 200),
@@ -185,8 +201,11 @@ def test_reassigning_a_client_moves_its_open_follow_ups_and_tells_the_new_owner(
 
 
 def test_a_flag_follow_up_shows_its_reasons_in_words(login, world, zhang):
-    followups.create(zhang, world.manager1, utcnow(), "flag", "flag", title="at_risk: assets_drop,leaving_intent",
-                     source_key="flag:test")
+    flag = ClientFlag(client_id=zhang.id, kind="at_risk", reasons="assets_drop,leaving_intent", since=utcnow())
+    db.session.add(flag)
+    db.session.flush()
+    followups.create(zhang, world.manager1, utcnow(), "flag", title="at_risk: assets_drop,leaving_intent",
+                     origin=followup_sources.flag(flag.id))
     db.session.commit()
     page = login("manager1").get("/today").get_data(as_text=True)
     assert "assets_drop" not in page and "资产大幅下降" in page

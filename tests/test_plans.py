@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm.domain.formats import _id_check_char
+from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.models import (
     AuditEvent,
@@ -89,6 +90,11 @@ def test_a_plan_starts_from_the_tier_template_and_creates_the_first_week_of_foll
     assert plan_keys(gold) == sorted([
         f"plan-item:{review.id}:2026-09-20", f"plan-item:{push.id}:2026-09-23",
         f"plan-item:{birthday.id}:2026-09-22", f"plan-item:{holidays.id}:2026-09-25"])
+    # The same occurrences, read from the columns every query uses.
+    assert sorted(db.session.execute(sa.select(FollowUp.plan_item_id, FollowUp.plan_id, FollowUp.occurs_on).where(
+        FollowUp.client_id == gold.id, FollowUp.source == "plan")).all()) == sorted([
+        (review.id, plan.id, date(2026, 9, 20)), (push.id, plan.id, date(2026, 9, 23)),
+        (birthday.id, plan.id, date(2026, 9, 22)), (holidays.id, plan.id, date(2026, 9, 25))])
     first = db.session.execute(sa.select(FollowUp).where(FollowUp.source_key == f"plan-item:{review.id}:2026-09-20")
                                ).scalar_one()
     assert (first.assignee_id, first.kind, first.status) == (world.manager1.id, "plan_item", "open")
@@ -119,9 +125,9 @@ def test_a_client_without_a_tier_gets_the_first_template_in_use_or_one_for_any_t
 
 def test_one_active_plan_per_client(world, gold):
     plan = start(gold, world.manager1)
-    with pytest.raises(plans.PlanError) as refused:
+    with pytest.raises(RuleError) as refused:
         plans.start_plan(gold, world.manager2, plans.template_for(gold), "", now=SEP20)
-    assert refused.value.code == "exists"
+    assert refused.value.code == "plan.exists"
     db.session.rollback()
     cancelled = plans.end_plan(plan, world.manager1, "客户转为钻石", now=SEP20)
     db.session.commit()
@@ -239,9 +245,9 @@ def test_a_birthday_item_needs_a_birthday(world):
     db.session.commit()
     plan = start(client, world.manager1, template=db.session.execute(
         sa.select(PlanTemplate).where(PlanTemplate.name == "普通客户服务计划")).scalar_one())
-    with pytest.raises(plans.PlanError) as refused:
+    with pytest.raises(RuleError) as refused:
         plans.add_item(plan, world.manager1, {"kind": "care", "cadence": "birthday"}, now=SEP20)
-    assert (refused.value.code, refused.value.field_name) == ("no_birthday", "cadence")
+    assert (refused.value.code, refused.value.field) == ("plan.no_birthday", "cadence")
 
 
 # ---------------------------------------------------------------- product recommendations
@@ -314,6 +320,8 @@ def test_the_review_date_brings_a_reminder_once_and_a_revised_date_another(world
     plans.generate(now=near_review)
     reminders = db.session.query(FollowUp).filter(FollowUp.source_key.startswith("plan-review:")).all()
     assert [(r.kind, r.due_at.astimezone(SHANGHAI).date()) for r in reminders] == [("review", date(2027, 3, 20))]
+    assert [(r.source_key, r.plan_id, r.plan_item_id, r.occurs_on) for r in reminders] == [
+        (f"plan-review:{plan.id}:2027-03-20", plan.id, None, date(2027, 3, 20))]
     plans.update_plan(plan, world.manager1, "新目标", date(2027, 9, 20), plan.version)
     db.session.commit()
     assert db.session.get(FollowUp, reminders[0].id).status == "done"  # revising was the review
@@ -327,10 +335,11 @@ def test_a_stale_revision_is_refused(world, gold):
     loaded = plan.version
     plans.update_plan(plan, world.manager2, "甲", date(2027, 1, 1), loaded)
     db.session.commit()
-    with pytest.raises(plans.PlanConflict):
+    with pytest.raises(Conflict):
         plans.update_plan(plan, world.manager1, "乙", date(2027, 2, 1), loaded)
-    with pytest.raises(plans.PlanError):
+    with pytest.raises(RuleError) as refused:
         plans.update_plan(plan, world.manager1, "乙", plan.started_on, plan.version)
+    assert (refused.value.code, refused.value.field) == ("plan.review_on", "review_on")
 
 
 # ---------------------------------------------------------------- the job and two processes

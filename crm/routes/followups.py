@@ -8,15 +8,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import orm as so
 
 from crm.domain.formats import parse_id
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.forms.fields import to_utc
 from crm.forms.followups import AssignForm, FollowUpForm, SnoozeForm
 from crm.labels import choices
 from crm.models import FollowUp, Notification, Role, utcnow
+from crm.routes import refusals
 from crm.routes.helpers import htmx_target, render, see_other
 from crm.routes.loaders import get_followup_or_404, get_owned_client_or_404
 from crm.services import followups, submissions
-from crm.services.access import answers_for, assignable_owners, can_see_client, visible_followups
+from crm.services.access import assignable_owners, can_see_client, visible_followups
 from crm.services.scan import flagged_clients, flagged_for_clients
 
 bp = Blueprint("followups", __name__)
@@ -51,12 +53,11 @@ def snooze(followup_id: int):
     followup = get_followup_or_404(followup_id, current_user)
     form = SnoozeForm()
     if form.validate_on_submit():
-        until = to_utc(form.until.data)
-        if not answers_for(current_user, followup.client) and until > utcnow() + followups.MAX_ASSIGNEE_SNOOZE:
-            form.until.errors.append(_("The client is not in your book: put it off by %(days)s days at most, "
-                                       "or ask the team lead.", days=followups.MAX_ASSIGNEE_SNOOZE.days))
+        try:
+            followups.snooze(followup, current_user, to_utc(form.until.data), form.reason.data)
+        except RuleError as refused:
+            refusals.show(refused, form)
         else:
-            followups.snooze(followup, current_user, until, form.reason.data)
             db.session.commit()
             flash(_("Follow-up snoozed."), "success")
             return see_other(url_for("followups.today"))

@@ -9,12 +9,13 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.domain.formats import parse_count, parse_id
+from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.forms.plans import EndPlanForm, PlanForm, PlanItemForm, StartPlanForm, TemplateForm, TemplateItemForm
-from crm.labels import PLAN_ERRORS
 from crm.models import PlanTemplate, PlanTemplateItem, Role, Tier
 from crm.routes.helpers import render, see_other
 from crm.routes.loaders import get_client_or_404, get_owned_client_or_404, get_plan_item_or_404
+from crm.routes.refusals import show, text
 from crm.routes.suitability import reason_texts
 from crm.services import plans, settings, submissions, suitability
 from crm.services.access import answers_for, assignable_owners
@@ -58,7 +59,7 @@ def _plan_page(client, plan=None, status: int = 200, **forms):
         item_form.product_id.choices = _product_choices()
         context.update(progress=plans.progress(plan), plan_form=plan_form, item_form=item_form,
                        end_form=forms.get("end_form") or EndPlanForm(formdata=None),
-                       conflict=forms.get("conflict", False), birthday=plans.birthday_of(client),
+                       conflict=forms.get("conflict", ""), birthday=plans.birthday_of(client),
                        lead_days=settings.get_int("plan_lead_days"))
     return render("plans/client.html", status=status, **context)
 
@@ -82,11 +83,11 @@ def start(client_id: int):
     try:
         _plan_id, created = submissions.submit_once(token, current_user, "plan",
                                              lambda: _start(client, template, form.goals.data or ""))
-    except plans.PlanError as exc:
+    except RuleError as refused:
         db.session.rollback()
         # A twin of this very request may have started the plan a moment ago: that is not an error.
         if submissions.already_submitted(token, current_user, "plan") is None:
-            flash(str(PLAN_ERRORS[exc.code]), "error")
+            show(refused)
         return see_other(url_for("plans.client_plan", client_id=client.id))
     if created:
         flash(_("Service plan started: its first follow-ups are on Today."), "success")
@@ -121,13 +122,14 @@ def revise(client_id: int):
     try:
         plans.update_plan(plan, current_user, form.goals.data or "", form.review_on.data, loaded)
         db.session.commit()
-    except plans.PlanError as exc:
+    except (Conflict, StaleDataError) as changed:
         db.session.rollback()
-        form.review_on.errors.append(str(PLAN_ERRORS[exc.code]))
+        conflict = changed if isinstance(changed, Conflict) else Conflict("plan.changed_meanwhile")
+        return _plan_page(client, status=409, plan_form=form, conflict=text(conflict))
+    except RuleError as refused:
+        db.session.rollback()
+        show(refused, form)
         return _plan_page(client, status=422, plan_form=form)
-    except (plans.PlanConflict, StaleDataError):
-        db.session.rollback()
-        return _plan_page(client, status=409, plan_form=form, conflict=True)
     flash(_("Plan revised."), "success")
     return see_other(url_for("plans.client_plan", client_id=client.id))
 
@@ -151,12 +153,12 @@ def _saved(form, save):
         saved = save()
         db.session.commit()
         return saved
-    except plans.PlanError as exc:
-        db.session.rollback()
-        getattr(form, exc.field_name).errors.append(str(PLAN_ERRORS[exc.code]))
     except plans.ProductNotSuitable as refused:
         db.session.rollback()
-        form.product_id.errors.append(_reasons(refused.decision))
+        form.product_id.errors.append(_reasons(refused.decision))  # the check's own reasons say more
+    except RuleError as refused:
+        db.session.rollback()
+        show(refused, form)
     return None
 
 

@@ -79,6 +79,20 @@ TEXT = {
                                       "out. Please sign in again."),
     # ---------------------------------------------------------------- complaints
     # ---------------------------------------------------------------- follow-ups and plans
+    "followup.snooze_too_far": _l("The client is not in your book: put it off by %(days)s days at most, "
+                                  "or ask the team lead."),
+    "plan.exists": _l("The client already has an active plan: end it before starting another."),
+    "plan.every": _l("Enter how many days, weeks or months between occurrences (1 or more)."),
+    "plan.holidays": _l("Choose at least one holiday."),
+    "plan.product": _l("Choose the product to recommend."),
+    "plan.birthday_kind": _l("Birthdays and holidays go with the care item."),
+    "plan.no_birthday": _l("No birthday on file: add it to the needs profile or enter the ID number."),
+    "plan.review_on": _l("The review date must be after the plan's start."),
+    "plan.name_taken": _l("A template with this name exists."),
+    # The page shows the suitability check's own reasons; this is the refusal's words anywhere else.
+    "plan.product_not_suitable": _l("This product may not be recommended to this client."),
+    "plan.changed_meanwhile": _l("Someone changed this plan while you were editing. The current values are "
+                                 "shown above; nothing of yours was saved. Save again to keep your version."),
     # ---------------------------------------------------------------- asset imports
     "assets.empty_file": _l("The file has no data rows."),
     "assets.encoding": _l("The file is not UTF-8 or GB18030 text. In Excel, save it as “CSV UTF-8”."),

@@ -516,7 +516,7 @@ class Replay:
             clients.change_stage(client, actor, Stage.ACTIVE, at=when + timedelta(minutes=1))
 
     def _item_kind(self, followup: FollowUp) -> str:
-        item_id = int(followup.source_key.split(":")[1]) if followup.source_key.startswith(plans.ITEM_KEY) else 0
+        item_id = followup.plan_item_id or 0  # a review reminder has no item
         if item_id not in self.item_kinds:
             item = db.session.get(models.PlanItem, item_id)
             self.item_kinds[item_id] = item.kind if item is not None else "review_call"

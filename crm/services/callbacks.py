@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext
 from crm.domain.clock import SHANGHAI
 from crm.extensions import db
 from crm.models import Client, ClientFlag, FollowUpStatus, Stage, User, utcnow
-from crm.services import followups, settings
+from crm.services import followup_sources, followups, settings
 
 
 def callback_sample(year: int, now: datetime | None = None, seed: int | None = None) -> str:
@@ -36,7 +36,7 @@ def callback_sample(year: int, now: datetime | None = None, seed: int | None = N
             if locale not in titles:
                 titles[locale] = _callback_title(locale)
             rows.append({"client_id": client_id, "assignee_id": owner_id, "due_at": due, "kind": "callback",
-                         "source": "callback", "source_key": f"callback-sample:{year}:{client_id}",
+                         **followup_sources.callback_sample(year, client_id),
                          "title": titles[locale], "note": "", "priority": 2, "status": FollowUpStatus.OPEN.value,
                          "reminder_at": due - timedelta(minutes=30), "created_at": now, "version": 1})
         db.session.execute(followups.insert_ignoring_twins(), rows)

@@ -36,7 +36,7 @@ from crm.models import (
     utcnow,
 )
 from crm.models.followup import OPEN_FOLLOWUP_STATES
-from crm.services import audit, followups, settings
+from crm.services import audit, followup_sources, followups, settings
 from crm.services.access import answers_for, visible_complaints
 from crm.services.links import path_for
 
@@ -224,7 +224,7 @@ def register(actor: User, data: Mapping[str, object], client: Client | None = No
 
     Writes the 'created' event and, for a client on file, a follow-up for the actor — the person
     registering, who is the first handler (首办负责制), not the client's owner — due at the
-    acknowledgement deadline (source_key complaint:<id>:ack). That follow-up, and after the
+    acknowledgement deadline (followup_sources.complaint_ack). That follow-up, and after the
     acknowledgement a "Resolve complaint" one (_keep_handler_on_client), keep the handler's access to
     the client until the complaint closes (docs/access.md).
     """
@@ -255,8 +255,8 @@ def register(actor: User, data: Mapping[str, object], client: Client | None = No
     _event(complaint, actor, ComplaintEventKind.CREATED, now, to_status=S.REGISTERED.value,
            text=str(values.get("facts", ""))[:2000], new_due=complaint.resolve_due_at)
     if client is not None:
-        followups.create(client, actor, complaint.ack_due_at, FollowUpKind.COMPLAINT, FollowUpSource.COMPLAINT,
-                         creator=actor, priority=1, source_key=f"complaint:{complaint.id}:ack",
+        followups.create(client, actor, complaint.ack_due_at, FollowUpKind.COMPLAINT,
+                         creator=actor, priority=1, origin=followup_sources.complaint_ack(complaint.id),
                          title=_ack_title(actor, complaint.number))
     audit.record(actor, "complaint.register", "complaint", complaint.id, params={"number": complaint.number})
     db.session.flush()
@@ -281,7 +281,7 @@ def _escalation_text(user: User, number: str) -> str:
 def _open_followups(complaint: Complaint) -> list[FollowUp]:
     return list(db.session.execute(sa.select(FollowUp).where(
         FollowUp.source == FollowUpSource.COMPLAINT.value,
-        FollowUp.source_key.like(f"complaint:{complaint.id}:%"),
+        FollowUp.complaint_id == complaint.id,
         FollowUp.status.in_(OPEN_FOLLOWUP_STATES))).scalars())
 
 
@@ -302,15 +302,14 @@ def _keep_handler_on_client(complaint: Complaint, event: ComplaintEvent) -> None
         return
     db.session.flush()
     followups.create(complaint.client, handler, complaint.resolve_due_at, FollowUpKind.COMPLAINT,
-                     FollowUpSource.COMPLAINT, creator=None, priority=1,
-                     source_key=f"complaint:{complaint.id}:resolve:{event.id}",
+                     creator=None, priority=1, origin=followup_sources.complaint_resolve(complaint.id, event.id),
                      title=_resolve_title(handler, complaint.number))
 
 
 def _finish_ack_followup(complaint: Complaint, now: datetime) -> None:
     # register() creates the acknowledgement follow-up only; later ones are not finished by this step.
     for followup in _open_followups(complaint):
-        if followup.source_key == f"complaint:{complaint.id}:ack":
+        if followup.complaint_event_id is None:  # the acknowledgement's, not a later handler's
             followups.complete(followup, None, at=now)
 
 

@@ -38,9 +38,13 @@ def flag(flag_id: int) -> dict:
 
 
 def flag_columns(flag_id: sa.ColumnElement[int]) -> dict[str, sa.ColumnElement]:
-    """`flag` for a set-based INSERT ... SELECT: the key and the flag id as SQL expressions of a flag id column."""
-    return {"source": sa.literal(FLAG, sa.String), "source_key": sa.literal("flag:", sa.String)
-            + sa.cast(flag_id, sa.String), "flag_id": flag_id}
+    """`flag` for a set-based INSERT ... SELECT, as SQL over a flag id column (the scan's raised flags).
+
+    The constants are written into the SQL, not bound, so PostgreSQL types the concatenation as text.
+    """
+    return {"source": sa.literal_column(f"'{FLAG}'", sa.String),
+            "source_key": sa.literal_column("'flag:'", sa.String) + sa.cast(flag_id, sa.String),
+            "flag_id": flag_id}
 
 
 def visit(visit_id: int) -> dict:

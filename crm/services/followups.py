@@ -1,7 +1,7 @@
 """Follow-ups: create (idempotently for generated ones), complete, snooze, assign; Today and the team board."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -10,6 +10,7 @@ from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
 
 from crm.domain.clock import SHANGHAI
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import (
     Client,
@@ -22,8 +23,8 @@ from crm.models import (
     VisitLog,
     utcnow,
 )
-from crm.services import audit, dialect, mail
-from crm.services.access import assignable_owners, visible_followups
+from crm.services import audit, dialect, followup_sources, mail
+from crm.services.access import answers_for, assignable_owners, visible_followups
 from crm.services.links import absolute, path_for
 
 WORKDAY_START = time(9, 0)
@@ -36,17 +37,20 @@ def local_morning(day: date) -> datetime:
 
 def create(client: Client, assignee: User | int, due_at: datetime, kind: FollowUpKind | str,
            source: FollowUpSource | str = FollowUpSource.MANUAL, creator: User | None = None,
-           title: str = "", priority: int = 2, source_key: str | None = None, note: str = "",
+           title: str = "", priority: int = 2, origin: Mapping[str, object] | None = None, note: str = "",
            notify_assignee: bool = False) -> FollowUp:
-    """Add a follow-up; a generated one (with `source_key`) is created once, whatever the retries."""
+    """Add a follow-up; a generated one (`origin` from crm.services.followup_sources, which gives its source,
+    key and the record it refers to) is created once, whatever the retries."""
     assignee_id = assignee if isinstance(assignee, int) else assignee.id
+    origin = dict(origin or {"source": str(source)})
+    source, source_key = str(origin["source"]), origin.get("source_key")
     if source_key is not None:
         existing = db.session.execute(sa.select(FollowUp).where(
-            FollowUp.source == str(source), FollowUp.source_key == source_key)).scalar_one_or_none()
+            FollowUp.source == source, FollowUp.source_key == source_key)).scalar_one_or_none()
         if existing is not None:
             return existing
     followup = FollowUp(client_id=client.id, assignee_id=assignee_id, creator_id=creator.id if creator else None,
-                        due_at=due_at, kind=str(kind), source=str(source), source_key=source_key,
+                        due_at=due_at, kind=str(kind), **origin,
                         title=title[:200], priority=priority, note=note, status=FollowUpStatus.OPEN.value,
                         reminder_at=due_at - timedelta(minutes=30), created_at=utcnow())
     try:
@@ -56,7 +60,7 @@ def create(client: Client, assignee: User | int, due_at: datetime, kind: FollowU
     except IntegrityError:
         # A concurrent run created the same generated follow-up first.
         return db.session.execute(sa.select(FollowUp).where(
-            FollowUp.source == str(source), FollowUp.source_key == source_key)).scalar_one()
+            FollowUp.source == source, FollowUp.source_key == source_key)).scalar_one()
     if notify_assignee and assignee_id != (creator.id if creator else None):
         notify_assignment(followup, creator)
     return followup
@@ -74,15 +78,14 @@ def from_visit(visit: VisitLog, actor: User) -> FollowUp | None:
         return None
     client = visit.client
     return create(client, client.owner_id, local_morning(visit.next_contact_on), FollowUpKind.CALL,
-                  FollowUpSource.VISIT, creator=actor, title=visit.next_step or "",
-                  source_key=f"visit:{visit.id}")
+                  creator=actor, title=visit.next_step or "", origin=followup_sources.visit(visit.id))
 
 
 def callback_for_new_account(client: Client, actor: User | None, opened_at: datetime) -> FollowUp:
     """A call-back (回访) within one month of account opening (DOMAIN.md §11): due after two weeks."""
     due = local_morning((opened_at.astimezone(SHANGHAI) + timedelta(days=14)).date())
-    return create(client, client.owner_id, due, FollowUpKind.CALLBACK, FollowUpSource.CALLBACK,
-                  creator=actor, priority=1, source_key=f"new-account:{client.id}")
+    return create(client, client.owner_id, due, FollowUpKind.CALLBACK, creator=actor, priority=1,
+                  origin=followup_sources.new_account(client.id))
 
 
 def complete(followup: FollowUp, visit: VisitLog | None, at: datetime | None = None) -> None:
@@ -94,7 +97,10 @@ def complete(followup: FollowUp, visit: VisitLog | None, at: datetime | None = N
 
 
 def snooze(followup: FollowUp, actor: User, until: datetime, reason: str) -> None:
-    """Put off a follow-up to a later time, with the reason kept."""
+    """Put off a follow-up to a later time, with the reason kept; someone outside the client's book only
+    by `MAX_ASSIGNEE_SNOOZE` (refused with the field `until`)."""
+    if not answers_for(actor, followup.client) and until > utcnow() + MAX_ASSIGNEE_SNOOZE:
+        raise RuleError("followup.snooze_too_far", "until", days=MAX_ASSIGNEE_SNOOZE.days)
     followup.status = FollowUpStatus.SNOOZED.value
     followup.snoozed_until = until
     followup.due_at = until

@@ -1,7 +1,8 @@
 """Personalized-service plans (DOMAIN.md §6): start from a tier's template, keep items, turn them into work.
 
-Each occurrence of an item becomes exactly one follow-up, keyed "plan-item:<item id>:<date>": the
-unique (source, source_key) constraint on follow-ups makes generation idempotent, whether it runs
+Each occurrence of an item becomes exactly one follow-up carrying its item, plan and day
+(`followup_sources.plan_item`): the unique (source, source_key) constraint on follow-ups makes
+generation idempotent, whether it runs
 again, overlaps with itself, or runs in two processes at once. Generation looks `plan_lead_days`
 ahead and `plan_grace_days` back (a scheduler that was down catches up, but not with years of
 stale work). Progress is read from those follow-ups: done, due, missed.
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from crm.domain import cadence
 from crm.domain.clock import SHANGHAI
 from crm.domain.formats import InvalidFormat, id_birth_date
+from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.models import (
     Client,
@@ -40,28 +42,15 @@ from crm.models import (
     utcnow,
 )
 from crm.models.followup import OPEN_FOLLOWUP_STATES
-from crm.services import audit, followups, settings, suitability
+from crm.services import audit, followup_sources, followups, settings, suitability
 from crm.services.access import plan_visibility
 
 
-class PlanError(Exception):
-    """A plan change that cannot be made; `code` is a key of labels.PLAN_ERRORS."""
-
-    def __init__(self, code: str, field_name: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.field_name = field_name
-
-
-class PlanConflict(Exception):
-    """Someone changed the plan since it was loaded."""
-
-
-class ProductNotSuitable(Exception):
-    """The suitability check does not allow recommending the product to this client."""
+class ProductNotSuitable(RuleError):
+    """The suitability check does not allow recommending the product to this client (its decision says why)."""
 
     def __init__(self, product: Product, decision):
-        super().__init__(decision.outcome)
+        super().__init__("plan.product_not_suitable", "product_id", product=product.name)
         self.product = product
         self.decision = decision
 
@@ -93,7 +82,7 @@ def save_template(template: PlanTemplate | None, actor: User, **fields) -> PlanT
     clash = db.session.execute(sa.select(PlanTemplate.id).where(
         PlanTemplate.name == fields["name"], PlanTemplate.id != (template.id if template else -1))).first()
     if clash:
-        raise PlanError("name_taken", "name")
+        raise RuleError("plan.name_taken", "name")
     if template is None:
         template = PlanTemplate(created_at=utcnow())
         db.session.add(template)
@@ -133,16 +122,16 @@ def _item_columns(item: Mapping) -> dict:
 
 
 def _check_item(item: Mapping) -> None:
-    """The rules every item follows, whatever the form (raise PlanError with the field at fault)."""
+    """The rules every item follows, whatever the form (a refusal names the field at fault)."""
     kind, how = item["kind"], item["cadence"]
     if how in cadence.REPEATING and not (item.get("every") or 0) >= 1:
-        raise PlanError("every", "every")
+        raise RuleError("plan.every", "every")
     if how == cadence.Cadence.HOLIDAYS and not item.get("holidays"):
-        raise PlanError("holidays", "holidays")
+        raise RuleError("plan.holidays", "holidays")
     if how in (cadence.Cadence.BIRTHDAY, cadence.Cadence.HOLIDAYS) and kind != PlanItemKind.CARE:
-        raise PlanError("birthday_kind", "cadence")
+        raise RuleError("plan.birthday_kind", "cadence")
     if kind == PlanItemKind.PRODUCT and not item.get("product_id"):
-        raise PlanError("product", "product_id")
+        raise RuleError("plan.product", "product_id")
 
 
 def birthday_of(client: Client) -> date | None:
@@ -196,7 +185,7 @@ def start_plan(client: Client, actor: User, template: PlanTemplate | None, goals
             db.session.add(plan)
             db.session.flush()
     except IntegrityError:
-        raise PlanError("exists") from None
+        raise RuleError("plan.exists") from None
     started = Started(plan)
     for source in (template.items if template else []):
         values = {"kind": source.kind, "cadence": source.cadence, "every": source.every,
@@ -218,7 +207,7 @@ def _add_item(plan: ServicePlan, values: Mapping, now: datetime) -> PlanItem:
     if values["kind"] == PlanItemKind.PRODUCT:
         product = db.session.get(Product, values["product_id"])
         if product is None:
-            raise PlanError("product", "product_id")
+            raise RuleError("plan.product", "product_id")
         decision = suitability.check(plan.client, product, now)
         if decision.outcome != "match":
             # Recommending above the client's level is never done actively, so never planned.
@@ -234,7 +223,7 @@ def add_item(plan: ServicePlan, actor: User, values: Mapping, now: datetime | No
     """Add a service to the plan (a product only when the suitability check says it matches)."""
     now = now or utcnow()
     if values["cadence"] == cadence.Cadence.BIRTHDAY and birthday_of(plan.client) is None:
-        raise PlanError("no_birthday", "cadence")
+        raise RuleError("plan.no_birthday", "cadence")
     item = _add_item(plan, values, now)
     audit.record(actor, "plan.add_item", "client", plan.client_id, params={"plan": plan.id, "item_kind": item.kind})
     generate_for(plan, now)
@@ -253,11 +242,11 @@ def remove_item(item: PlanItem, actor: User, now: datetime | None = None) -> int
 
 
 def update_plan(plan: ServicePlan, actor: User, goals: str, review_on: date, loaded_version: int) -> None:
-    """Revise goals and the review date; a stale form raises PlanConflict instead of overwriting."""
+    """Revise goals and the review date; a stale form is refused as a conflict instead of overwriting."""
     if plan.version != loaded_version:
-        raise PlanConflict()
+        raise Conflict("plan.changed_meanwhile")
     if review_on <= plan.started_on:
-        raise PlanError("review_on", "review_on")
+        raise RuleError("plan.review_on", "review_on")
     changed = [name for name, value in (("goals", goals), ("review_on", review_on)) if getattr(plan, name) != value]
     plan.goals, plan.review_on = goals, review_on
     if changed:
@@ -266,7 +255,7 @@ def update_plan(plan: ServicePlan, actor: User, goals: str, review_on: date, loa
         # Setting the next review date is the review: its open reminder is done.
         db.session.execute(
             sa.update(FollowUp).where(FollowUp.source == FollowUpSource.PLAN.value, FollowUp.status.in_(OPEN_FOLLOWUP_STATES),
-                                      FollowUp.source_key.startswith(f"plan-review:{plan.id}:", autoescape=True))
+                                      FollowUp.plan_id == plan.id, FollowUp.plan_item_id.is_(None))
             .values(status=FollowUpStatus.DONE.value, completed_at=utcnow(), version=FollowUp.version + 1)
             .execution_options(synchronize_session="fetch"))
     db.session.flush()
@@ -283,17 +272,10 @@ def end_plan(plan: ServicePlan, actor: User, reason: str, now: datetime | None =
     return cancelled
 
 
-ITEM_KEY = "plan-item:"
-
-
-def _item_key_prefix(item_id: int) -> str:
-    return f"{ITEM_KEY}{item_id}:"
-
-
 def _cancel_open(item_ids: Iterable[int], plan: ServicePlan | None = None) -> int:
-    conditions = [FollowUp.source_key.startswith(_item_key_prefix(i), autoescape=True) for i in item_ids]
-    if plan is not None:
-        conditions.append(FollowUp.source_key.startswith(f"plan-review:{plan.id}:", autoescape=True))  # all dates
+    conditions = [FollowUp.plan_item_id.in_(item_ids)] if (item_ids := list(item_ids)) else []
+    if plan is not None:  # its review reminders, whatever their date
+        conditions.append(sa.and_(FollowUp.plan_id == plan.id, FollowUp.plan_item_id.is_(None)))
     if not conditions:
         return 0
     result = db.session.execute(
@@ -322,11 +304,6 @@ class Generated:
         self.plans += other.plans
         self.created += other.created
         self.reviews += other.reviews
-
-
-def occurrence_key(item_id: int, day: date) -> str:
-    """The follow-up key of one occurrence of one item."""
-    return f"{_item_key_prefix(item_id)}{day.isoformat()}"
 
 
 def generate(now: datetime | None = None, batch: int = 500) -> Generated:
@@ -401,23 +378,24 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
     with_birthday = [p.client_id for p in plans if any(i.active and i.cadence == cadence.Cadence.BIRTHDAY
                                                        for i in p.items)]
     entered = _latest_birthdays(with_birthday) if with_birthday else {}
-    wanted: list[tuple[ServicePlan, PlanItem | None, date, str]] = []
+    wanted: list[tuple[ServicePlan, PlanItem | None, date, dict]] = []
     for plan in plans:
         start, end = window.span(plan)
         birthday = _birthday(plan.client, entered) if plan.client_id in with_birthday else None
         for item in sorted(plan.items, key=lambda i: i.id):
             if item.active:
-                wanted.extend((plan, item, day, occurrence_key(item.id, day))
+                wanted.extend((plan, item, day, followup_sources.plan_item(item.id, plan.id, day))
                               for day in cadence.occurrences(schedule_of(item, birthday), start, end))
         if plan.review_on - timedelta(days=window.lead) <= window.today:
-            wanted.append((plan, None, max(plan.review_on, window.today), review_key(plan)))
+            wanted.append((plan, None, max(plan.review_on, window.today),
+                           followup_sources.plan_review(plan.id, plan.review_on)))
     existing: set[str] = set()
-    keys = [key for *_, key in wanted]
+    keys = [origin["source_key"] for *_, origin in wanted]
     for chunk in range(0, len(keys), 1000):
         existing.update(db.session.execute(sa.select(FollowUp.source_key).where(
             FollowUp.source == FollowUpSource.PLAN.value, FollowUp.source_key.in_(keys[chunk:chunk + 1000]))
         ).scalars())
-    missing = [w for w in wanted if w[3] not in existing]
+    missing = [w for w in wanted if w[3]["source_key"] not in existing]
     if not missing:
         return report
     rows = []
@@ -426,26 +404,27 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
         by_locale.setdefault(entry[0].client.owner.locale or "zh_CN", []).append(entry)
     for locale, entries in by_locale.items():
         with force_locale(locale):
-            for plan, item, day, key in entries:
+            for plan, item, day, origin in entries:
                 title, note = (_occurrence_text(item, day, plan.client, now) if item is not None
                                else (gettext("Review the service plan"), ""))
                 due = followups.local_morning(day)
                 rows.append({"client_id": plan.client_id, "assignee_id": plan.client.owner_id, "due_at": due,
                              "kind": (FollowUpKind.PLAN_ITEM if item is not None else FollowUpKind.REVIEW).value,
-                             "source": FollowUpSource.PLAN.value, "source_key": key, "title": title[:200],
+                             **_all_sources(origin), "title": title[:200],
                              "note": note, "priority": 2, "status": FollowUpStatus.OPEN.value,
                              # Routine work: the morning digest lists it, no email of its own each time.
                              "reminder_at": None, "created_at": now, "version": 1})
     db.session.flush()
-    inserted = db.session.execute(followups.insert_ignoring_twins().returning(FollowUp.source_key), rows).scalars().all()
-    report.reviews = sum(1 for key in inserted if key.startswith("plan-review:"))
+    inserted = db.session.execute(followups.insert_ignoring_twins().returning(FollowUp.plan_item_id),
+                                  rows).scalars().all()
+    report.reviews = sum(1 for item_id in inserted if item_id is None)
     report.created = len(inserted) - report.reviews
     return report
 
 
-def review_key(plan: ServicePlan) -> str:
-    """The follow-up key of the plan's review reminder (a new review date gets a new reminder)."""
-    return f"plan-review:{plan.id}:{plan.review_on.isoformat()}"
+def _all_sources(origin: dict) -> dict:
+    """The origin's columns with every other source column empty: a multi-row INSERT needs the same keys."""
+    return {"plan_item_id": None} | origin
 
 
 def item_name(item: PlanItem | PlanTemplateItem) -> str:
@@ -524,13 +503,13 @@ def classify(status: str, due_on: date, today: date, grace_days: int) -> str | N
 def _occurrence_states(client_ids: list[int], today: date) -> Iterator[tuple[int, str]]:
     """(item id, done/due/missed) of every plan occurrence of these clients, cancelled ones left out."""
     grace = settings.get_int("plan_grace_days")
-    found = db.session.execute(sa.select(FollowUp.source_key, FollowUp.status, FollowUp.due_at).where(
+    found = db.session.execute(sa.select(FollowUp.plan_item_id, FollowUp.status, FollowUp.due_at).where(
         FollowUp.source == FollowUpSource.PLAN.value, FollowUp.client_id.in_(client_ids),
-        FollowUp.source_key.startswith(ITEM_KEY)))
-    for key, status, due_at in found:
+        FollowUp.plan_item_id.is_not(None)))
+    for item_id, status, due_at in found:
         state = classify(status, due_at.astimezone(SHANGHAI).date(), today, grace)
         if state is not None:
-            yield int(key.split(":")[1]), state
+            yield item_id, state
 
 
 def progress(plan: ServicePlan, now: datetime | None = None) -> Progress:
