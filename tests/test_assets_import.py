@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from crm.domain import asset_csv
+from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import AssetSnapshot, AuditEvent, Client, JobRun, Role, Tier, TierChange, utcnow
 from crm.routes import refusals
@@ -397,6 +398,21 @@ def test_manual_entry_refuses_bad_amounts_and_future_dates(login, people):
                  {"as_of": tomorrow, "amount": "1"}, {"as_of": "", "amount": "1"}):
         assert c.post(f"/clients/{client.id}/assets", data=data).status_code == 422, data
     assert count(AssetSnapshot) == 0
+
+
+@pytest.mark.parametrize("as_of, fen, code, field", [
+    (TODAY, -1, "assets.negative_amount", "amount"),
+    (TODAY, 10**17 + 1, "assets.amount_too_large", "amount"),
+    (TODAY + timedelta(days=1), 1, "assets.future_date", "as_of"),
+    (date(1989, 12, 31), 1, "assets.bad_date", "as_of"),
+])
+def test_the_manual_entry_service_refuses_on_the_field_at_fault(app, people, world, as_of, fen, code, field):
+    with pytest.raises(RuleError) as refused:
+        assets.add_snapshot(people[0], world.manager1, as_of, fen, today=TODAY)
+    assert (refused.value.code, refused.value.field) == (code, field)
+    with force_locale("en"):
+        assert refusals.text(refused.value)  # words for every refusal, its parameters filled in
+    assert count(AssetSnapshot) == 0 and count(TierChange) == 0
 
 
 def test_another_managers_client_is_not_found(login, people):
