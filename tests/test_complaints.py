@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from babel.dates import format_datetime
 
+from crm.domain.refusals import Conflict, RuleError
 from crm.domain.workdays import add_working_days, end_of_day
 from crm.extensions import db
 from crm.models import (
@@ -144,8 +145,9 @@ def test_every_transition_of_the_status_matrix(world, zhang, from_status, to_sta
         assert complaint.status == to_status
         assert len(complaints.events(complaint)) == before + 1
     else:
-        with pytest.raises(complaints.InvalidTransition):
+        with pytest.raises(RuleError) as refused:
             move(complaint, world.lead, to_status)
+        assert refused.value.fields() == {"to_status": "complaint.step_not_allowed"}
         db.session.rollback()
         assert db.session.get(Complaint, complaint.id).status == from_status
         assert len(complaints.events(complaint)) == before
@@ -172,9 +174,9 @@ def test_close_requires_resolution_acceptance_and_a_satisfaction_of_1_to_5(world
     complaint = register(world.manager1, zhang)
     complaint.status = "client_answered"
     db.session.commit()
-    with pytest.raises(complaints.ComplaintError) as caught:
+    with pytest.raises(RuleError) as caught:
         complaints.close(complaint, world.manager1, resolution, accepted, satisfaction)
-    assert set(caught.value.errors) == missing
+    assert caught.value.fields() == {field: "complaint.required" for field in missing}
     db.session.rollback()
     assert db.session.get(Complaint, complaint.id).status == "client_answered"
 
@@ -249,6 +251,71 @@ def test_extension_needs_a_reason_keeps_old_and_new_deadlines_and_is_for_leads(l
     event = db.session.execute(sa.select(ComplaintEvent).where(ComplaintEvent.kind == "extension")).scalar_one()
     assert event.old_due == old_due and event.new_due == end_of_day(date.fromisoformat(later))
     assert event.text == "等待交易所回复"
+
+
+# ---- refusals --------------------------------------------------------------------------------
+
+def _closed(complaint, actor):
+    complaint.status = "client_answered"
+    complaints.close(complaint, actor, "退还差额", True, 4)
+    return complaint
+
+
+LATER, EARLIER = timedelta(days=10), timedelta(days=-1)
+REFUSALS = {
+    "register-missing": (lambda c, w: complaints.register(w.manager1, {**DATA, "category": "", "facts": ""}),
+                         {"category": "complaint.required", "facts": "complaint.required"}),
+    "note-empty": (lambda c, w: complaints.add_note(c, w.manager1, "  "), {"text": "complaint.required"}),
+    "handover-same-owner": (lambda c, w: complaints.handover(c, w.lead, w.manager1, "休假"),
+                            {"owner_id": "complaint.same_owner"}),
+    "handover-no-reason": (lambda c, w: complaints.handover(c, w.lead, w.manager2, ""),
+                           {"reason": "complaint.required"}),
+    "extend-earlier-no-reason": (lambda c, w: complaints.extend(c, w.lead, c.resolve_due_at + EARLIER, ""),
+                                 {"new_due": "complaint.not_later", "reason": "complaint.required"}),
+    "extend-closed": (lambda c, w: complaints.extend(_closed(c, w.lead), w.lead, c.resolve_due_at + LATER, "x"),
+                      {"new_due": "complaint.closed"}),
+    "reopen-open": (lambda c, w: complaints.reopen(c, w.lead, "客户不认可"),
+                    {"to_status": "complaint.step_not_allowed"}),
+    "reopen-no-reason": (lambda c, w: complaints.reopen(_closed(c, w.lead), w.lead, ""),
+                         {"reason": "complaint.required"}),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_each_refusal_is_a_rule_error_on_its_field_and_saves_nothing(world, zhang, case):
+    complaint = register(world.manager1, zhang)
+    events_before = len(complaints.events(complaint))
+    step, fields = REFUSALS[case]
+    with pytest.raises(RuleError) as refused:
+        step(complaint, world)
+    assert refused.value.fields() == fields
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Complaint)).scalar_one() == 1
+    assert len(complaints.events(db.session.get(Complaint, complaint.id))) == events_before
+
+
+def test_the_route_shows_each_refusal_in_words_on_its_field(login, world, zhang):
+    complaint = register(world.manager1, zhang)
+    earlier = (complaint.resolve_due_at.astimezone(SHANGHAI).date() - timedelta(days=1)).isoformat()
+    response = login("lead").post(f"/complaints/{complaint.id}/extend", data={"new_due": earlier, "reason": "x"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    extend_form = page[page.index('id="extend-form"'):]
+    assert "请选择当前期限之后的日期。" in extend_form[:extend_form.index("</form>")]
+
+
+def test_a_save_over_someone_elses_change_is_a_conflict_and_saves_nothing(world, zhang):
+    complaint = register(world.manager1, zhang)
+    assert complaint.status == "registered"  # loaded at version 1
+    with db.engine.begin() as conn:  # another session moves it on meanwhile
+        conn.execute(sa.update(Complaint.__table__).where(Complaint.__table__.c.id == complaint.id)
+                     .values(version=Complaint.__table__.c.version + 1))
+    with pytest.raises(Conflict) as refused:
+        complaints.transition(complaint, world.manager1, "verifying")
+    assert refused.value.code == "complaint.changed_meanwhile"
+    db.session.rollback()
+    assert db.session.get(Complaint, complaint.id).status == "registered"
+    assert len(complaints.events(complaint)) == 1
 
 
 # ---- escalation ------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm.domain import workdays
 from crm.domain.formats import parse_id
+from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.forms.complaints import (
     CloseForm,
@@ -20,8 +20,9 @@ from crm.forms.complaints import (
     StatusForm,
     WorkdayOverrideForm,
 )
-from crm.labels import COMPLAINT_ERRORS, COMPLAINT_STATUSES, choices
+from crm.labels import COMPLAINT_STATUSES, choices
 from crm.models import Client, Complaint, Role, WorkdayOverride, utcnow
+from crm.routes import refusals
 from crm.routes.helpers import label, local_datetime, render, see_other
 from crm.routes.loaders import get_client_or_404, get_complaint_or_404
 from crm.services import audit, complaints, csv_export, submissions
@@ -138,16 +139,6 @@ def _show(complaint, status: int = 200, **given):
                   can_extend=_is_supervisor(), status=status, **_forms(complaint, **given))
 
 
-def _apply_errors(form, error: complaints.ComplaintError) -> None:
-    for name, code in error.errors.items():
-        field = getattr(form, name, None)
-        message = str(COMPLAINT_ERRORS.get(code, code))
-        if field is None:
-            flash(message, "error")
-        else:
-            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
-
-
 @bp.get("/complaints/<int:complaint_id>")
 def show(complaint_id: int):
     """The ticket: details, countdown in working days, actions and the history, newest first."""
@@ -155,20 +146,19 @@ def show(complaint_id: int):
 
 
 def _act(complaint, form_name: str, form, action):
-    """Validate the form, run the action, commit and redirect; else re-render with the errors (422)."""
+    """Validate the form, run the action, commit and redirect; else re-render with the refusals (422), or
+    the complaint as it now is when someone else changed it meanwhile (409)."""
     if form.validate_on_submit():
         try:
             action(form)
-            db.session.flush()
-        except complaints.ComplaintError as exc:
+        except Conflict as conflict:
+            db.session.rollback()
+            refusals.show(conflict)
+            return _show(db.session.get(Complaint, complaint.id), status=409)
+        except RuleError as refused:
             db.session.rollback()
             db.session.refresh(complaint)
-            _apply_errors(form, exc)
-        except StaleDataError:
-            # Someone else changed the complaint meanwhile (optimistic locking on its version).
-            db.session.rollback()
-            flash(_("Someone else changed this complaint meanwhile: check it and try again."), "error")
-            return _show(db.session.get(Complaint, complaint.id), status=409)
+            refusals.show(refused, form)
         else:
             db.session.commit()
             return see_other(url_for("complaints.show", complaint_id=complaint.id))

@@ -78,6 +78,12 @@ TEXT = {
     "auth.signed_out_after_tries": _l("The current password was wrong %(count)s times: you have been signed "
                                       "out. Please sign in again."),
     # ---------------------------------------------------------------- complaints
+    "complaint.required": _l("This field is required."),
+    "complaint.step_not_allowed": _l("This status change is not allowed."),
+    "complaint.not_later": _l("Choose a day after the current deadline."),
+    "complaint.closed": _l("The complaint is closed."),
+    "complaint.same_owner": _l("The complaint is already with this person."),
+    "complaint.changed_meanwhile": _l("Someone else changed this complaint meanwhile: check it and try again."),
     # ---------------------------------------------------------------- follow-ups and plans
     "followup.snooze_too_far": _l("The client is not in your book: put it off by %(days)s days at most, "
                                   "or ask the team lead."),

@@ -2,10 +2,12 @@
 
 Every change writes one ComplaintEvent: the history is append-only and nothing here updates or deletes
 an event. Deadlines are counted in working days (crm.domain.workdays) with the admin's overrides.
-Services flush; the route or job commits.
+A rule that says no raises a RuleError with a `complaint.<rule>` code (several at once for a form);
+someone else's change saved meanwhile is a Conflict. Services flush; the route or job commits.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,9 +17,11 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from sqlalchemy import orm as so
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.domain import workdays
 from crm.domain.clock import SHANGHAI
+from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.models import (
     Client,
@@ -56,16 +60,26 @@ ALLOWED: dict[str, frozenset[str]] = {
 OPEN_STATUSES = tuple(s.value for s in S if s != S.CLOSED)
 
 
-class ComplaintError(Exception):
-    """A complaint workflow rule was broken; `errors` maps form fields to messages."""
-
-    def __init__(self, message: str = "", errors: Mapping[str, str] | None = None):
-        super().__init__(message or ", ".join(errors or {}))
-        self.errors = dict(errors or {})
+def _refuse(refusals: list[RuleError]) -> None:
+    """Raise the refusals found, all at once, so the form shows each on its field."""
+    if refusals:
+        raise RuleError.several(refusals)
 
 
-class InvalidTransition(ComplaintError):
-    """The lifecycle does not allow this step."""
+def _conflict_if_changed_meanwhile(workflow):
+    """Run a workflow on a loaded complaint and flush it; if someone else saved the complaint since it was
+    loaded (optimistic locking on its version), refuse with a Conflict. The caller rolls back."""
+
+    @functools.wraps(workflow)
+    def guarded(*args, **kwargs):
+        try:
+            done = workflow(*args, **kwargs)
+            db.session.flush()
+        except StaleDataError as stale:
+            raise Conflict("complaint.changed_meanwhile") from stale
+        return done
+
+    return guarded
 
 
 def can_transition(from_status: str, to_status: str) -> bool:
@@ -230,10 +244,8 @@ def register(actor: User, data: Mapping[str, object], client: Client | None = No
     """
     now = now or utcnow()
     values = {key: data[key] for key in FIELDS if data.get(key) is not None}
-    missing = {key: "required" for key in ("complainant_name", "channel", "category", "facts")
-               if not values.get(key)}
-    if missing:
-        raise ComplaintError(errors=missing)
+    _refuse([RuleError("complaint.required", key) for key in ("complainant_name", "channel", "category", "facts")
+             if not values.get(key)])
     severity = str(values.setdefault("severity", ComplaintSeverity.NORMAL.value))
     calendar = overrides()
     for attempt in range(5):
@@ -313,13 +325,15 @@ def _finish_ack_followup(complaint: Complaint, now: datetime) -> None:
             followups.complete(followup, None, at=now)
 
 
+@_conflict_if_changed_meanwhile
 def transition(complaint: Complaint, actor: User, to_status: str, note: str = "",
                now: datetime | None = None) -> ComplaintEvent:
     """Move the complaint one step along the lifecycle; the first step acknowledges it."""
     now = now or utcnow()
     to_status = str(to_status)
     if to_status == S.CLOSED or complaint.status == S.CLOSED or not can_transition(complaint.status, to_status):
-        raise InvalidTransition(f"{complaint.status} → {to_status}", {"to_status": "not_allowed"})
+        raise RuleError("complaint.step_not_allowed", "to_status", from_status=complaint.status,
+                        to_status=to_status)
     before = complaint.status
     complaint.status = to_status
     if complaint.acknowledged_at is None:
@@ -332,6 +346,7 @@ def transition(complaint: Complaint, actor: User, to_status: str, note: str = ""
     return event
 
 
+@_conflict_if_changed_meanwhile
 def close(complaint: Complaint, actor: User, resolution: str, accepted: bool | None, satisfaction: int | None,
           note: str = "", now: datetime | None = None) -> ComplaintEvent:
     """Close and archive: needs the resolution, whether the client accepted it and their satisfaction (1–5).
@@ -340,16 +355,16 @@ def close(complaint: Complaint, actor: User, resolution: str, accepted: bool | N
     """
     now = now or utcnow()
     if not can_transition(complaint.status, S.CLOSED):
-        raise InvalidTransition(f"{complaint.status} → closed", {"to_status": "not_allowed"})
-    errors = {}
+        raise RuleError("complaint.step_not_allowed", "to_status", from_status=complaint.status,
+                        to_status=S.CLOSED.value)
+    missing = []
     if not (resolution or "").strip():
-        errors["resolution"] = "required"
+        missing.append(RuleError("complaint.required", "resolution"))
     if accepted is None:
-        errors["accepted"] = "required"
+        missing.append(RuleError("complaint.required", "accepted"))
     if satisfaction is None or not 1 <= int(satisfaction) <= 5:
-        errors["satisfaction"] = "required"
-    if errors:
-        raise ComplaintError(errors=errors)
+        missing.append(RuleError("complaint.required", "satisfaction"))
+    _refuse(missing)
     before = complaint.status
     complaint.status = S.CLOSED.value
     complaint.resolution = resolution.strip()
@@ -367,13 +382,15 @@ def close(complaint: Complaint, actor: User, resolution: str, accepted: bool | N
     return event
 
 
+@_conflict_if_changed_meanwhile
 def reopen(complaint: Complaint, actor: User, reason: str, now: datetime | None = None) -> ComplaintEvent:
     """Reopen a closed complaint for verification, with a reason and a fresh resolve deadline."""
     now = now or utcnow()
     if complaint.status != S.CLOSED:
-        raise InvalidTransition(f"{complaint.status} → reopened", {"to_status": "not_allowed"})
+        raise RuleError("complaint.step_not_allowed", "to_status", from_status=complaint.status,
+                        to_status=S.VERIFYING.value)
     if not (reason or "").strip():
-        raise ComplaintError(errors={"reason": "required"})
+        raise RuleError("complaint.required", "reason")
     old_due = complaint.resolve_due_at
     complaint.status = S.VERIFYING.value
     complaint.closed_at = None
@@ -388,23 +405,25 @@ def reopen(complaint: Complaint, actor: User, reason: str, now: datetime | None 
     return event
 
 
+@_conflict_if_changed_meanwhile
 def add_note(complaint: Complaint, actor: User, text: str, now: datetime | None = None) -> ComplaintEvent:
     """Add a note to the history."""
     if not (text or "").strip():
-        raise ComplaintError(errors={"text": "required"})
+        raise RuleError("complaint.required", "text")
     event = _event(complaint, actor, ComplaintEventKind.NOTE, now or utcnow(), text=text.strip())
     db.session.flush()
     return event
 
 
+@_conflict_if_changed_meanwhile
 def handover(complaint: Complaint, actor: User, to_user: User, reason: str,
              now: datetime | None = None) -> ComplaintEvent:
     """Hand the complaint to another handler (首办负责 ends only here), who is notified."""
     now = now or utcnow()
     if not (reason or "").strip():
-        raise ComplaintError(errors={"reason": "required"})
+        raise RuleError("complaint.required", "reason")
     if to_user.id == complaint.owner_id:
-        raise ComplaintError(errors={"owner_id": "same_owner"})
+        raise RuleError("complaint.same_owner", "owner_id")
     before = complaint.owner
     complaint.owner_id = to_user.id
     complaint.owner = to_user
@@ -424,19 +443,19 @@ def handover(complaint: Complaint, actor: User, to_user: User, reason: str,
     return event
 
 
+@_conflict_if_changed_meanwhile
 def extend(complaint: Complaint, actor: User, new_due: datetime, reason: str,
            now: datetime | None = None) -> ComplaintEvent:
     """Move the resolve deadline later, with a reason; the event keeps the old and new deadlines."""
     now = now or utcnow()
-    errors = {}
+    refused = []
     if not complaint.is_open:
-        errors["new_due"] = "closed"
+        refused.append(RuleError("complaint.closed", "new_due"))
     elif new_due.tzinfo is None or new_due <= complaint.resolve_due_at or new_due <= now:
-        errors["new_due"] = "not_later"
+        refused.append(RuleError("complaint.not_later", "new_due"))
     if not (reason or "").strip():
-        errors["reason"] = "required"
-    if errors:
-        raise ComplaintError(errors=errors)
+        refused.append(RuleError("complaint.required", "reason"))
+    _refuse(refused)
     old_due = complaint.resolve_due_at
     complaint.resolve_due_at = new_due.astimezone(timezone.utc)
     if not is_overdue(complaint, now):
