@@ -17,7 +17,6 @@ from crm.models import (
     AuditEvent,
     Client,
     FollowUp,
-    FollowUpStatus,
     OwnerChange,
     ServicePlan,
     Stage,
@@ -28,6 +27,7 @@ from crm.models import (
     VisitOutcome,
     utcnow,
 )
+from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import audit, dialect, followups
 from crm.services.access import client_visibility
 from crm.services.links import path_for
@@ -362,7 +362,7 @@ def reassign(client: Client, actor: User, new_owner: User, reason: str) -> Owner
     previous = client.owner
     moved = db.session.execute(sa.update(FollowUp).where(
         FollowUp.client_id == client.id, FollowUp.assignee_id == previous.id,
-        FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value])
+        FollowUp.status.in_(OPEN_FOLLOWUP_STATES)
     ).values(assignee_id=new_owner.id,
              # The new owner gets the reminders of work still ahead.
              reminded_at=sa.case((FollowUp.due_at > utcnow(), None), else_=FollowUp.reminded_at))

@@ -8,7 +8,8 @@ from flask import current_app
 from sqlalchemy import orm as so
 
 from crm.extensions import db
-from crm.models import FollowUp, FollowUpStatus, utcnow
+from crm.models import FollowUp, utcnow
+from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import mail, outbox, settings
 from crm.services.job_runs import reminder_interval
 from crm.services.links import absolute_url
@@ -38,7 +39,7 @@ def send_reminders(now: datetime | None = None) -> str:
     cutoff = reminder_cutoff(now, reminder_interval(current_app.config), lead)
     due = list(db.session.execute(
         sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
-        .where(FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value]),
+        .where(FollowUp.status.in_(OPEN_FOLLOWUP_STATES),
                FollowUp.reminder_at.is_not(None), FollowUp.reminded_at.is_(None), FollowUp.due_at <= cutoff)
         .order_by(FollowUp.due_at).limit(500)).scalars())
     due = _claim_reminders(due, now)
