@@ -95,3 +95,30 @@ def test_the_migration_fills_the_columns_of_every_kind_from_the_keys_written_bef
 
     found = _source_columns()
     assert found == {key: columns for (_, key), columns in old_keys.items()}
+
+
+def test_the_scan_writes_the_flag_on_its_follow_up_and_cancels_that_one_when_the_flag_clears(world):
+    from datetime import datetime, timedelta, timezone
+
+    from crm.services import clients as client_service
+    from crm.services.scan import scan_clients
+
+    now = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)
+    quiet, other = (make_client(world.manager1, name=name) for name in ("王五", "赵六"))
+    for client in (quiet, other):
+        client.stage, client.created_at = "active", now - timedelta(days=400)
+        client.last_contact_at = now - timedelta(days=100)  # dormant
+    scan_clients(now)
+    db.session.commit()
+    flags = {f.client_id: f.id for f in db.session.execute(sa.select(ClientFlag)).scalars()}
+    found = db.session.execute(sa.select(FollowUp.client_id, FollowUp.source_key, FollowUp.flag_id)).all()
+    assert sorted(found) == sorted((client_id, f"flag:{flag_id}", flag_id) for client_id, flag_id in flags.items())
+
+    client_service.log_visit(quiet, world.manager1, {"occurred_at": now + timedelta(days=1), "channel": "phone",
+                                                     "summary": "回访", "outcome": "served"})
+    db.session.commit()
+    scan_clients(now + timedelta(days=2))
+    db.session.commit()
+    db.session.expire_all()
+    assert dict(db.session.execute(sa.select(FollowUp.flag_id, FollowUp.status)).all()) == {
+        flags[quiet.id]: "cancelled", flags[other.id]: "open"}

@@ -497,7 +497,7 @@ class Replay:
                 followups.snooze(followup, actor, until, "客户长期在外地，约好回京后再联系")
                 del self.fates[followup.id]
                 return
-            flag = db.session.get(ClientFlag, int(followup.source_key.split(":")[1]))
+            flag = db.session.get(ClientFlag, followup.flag_id) if followup.flag_id is not None else None
             kind = flag.kind if flag is not None else "dormant"
             channel, summary = "phone", rng.choice(data.FLAG_SUMMARIES[kind])
         elif followup.source == FollowUpSource.PLAN:

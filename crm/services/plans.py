@@ -410,7 +410,7 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
                 due = followups.local_morning(day)
                 rows.append({"client_id": plan.client_id, "assignee_id": plan.client.owner_id, "due_at": due,
                              "kind": (FollowUpKind.PLAN_ITEM if item is not None else FollowUpKind.REVIEW).value,
-                             **_all_sources(origin), "title": title[:200],
+                             **_same_columns(origin), "title": title[:200],
                              "note": note, "priority": 2, "status": FollowUpStatus.OPEN.value,
                              # Routine work: the morning digest lists it, no email of its own each time.
                              "reminder_at": None, "created_at": now, "version": 1})
@@ -422,8 +422,8 @@ def _generate(plans: list[ServicePlan], now: datetime, window: Window) -> Genera
     return report
 
 
-def _all_sources(origin: dict) -> dict:
-    """The origin's columns with every other source column empty: a multi-row INSERT needs the same keys."""
+def _same_columns(origin: dict) -> dict:
+    """An occurrence's or a review's source columns, with the same keys for both (one multi-row INSERT)."""
     return {"plan_item_id": None} | origin
 
 

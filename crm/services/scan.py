@@ -78,7 +78,7 @@ from crm.models import (
     utcnow,
 )
 from crm.models.base import UTCDateTime
-from crm.services import audit, dialect, settings
+from crm.services import audit, dialect, followup_sources, settings
 from crm.services.followups import insert_ignoring_twins, local_morning
 
 __all__ = [
@@ -398,8 +398,7 @@ def _clear_flags(stamp: sa.ColumnElement) -> None:
     db.session.execute(sa.update(followups).values(status=_text(FollowUpStatus.CANCELLED)).where(
         followups.c.source == _text(FollowUpSource.FLAG),
         followups.c.status.in_([_text(FollowUpStatus.OPEN), _text(FollowUpStatus.SNOOZED)]),
-        followups.c.source_key.in_(sa.select(_text("flag:") + sa.cast(changes.c.flag_id, sa.String))
-                                   .where(changes.c.action == _text(_Action.CLEAR)))))
+        followups.c.flag_id.in_(sa.select(changes.c.flag_id).where(changes.c.action == _text(_Action.CLEAR)))))
 
 
 def _update_reasons() -> None:
@@ -447,13 +446,13 @@ def _add_flag_followups(ctx: ScanContext, last_id: int, stamp: sa.ColumnElement)
     def on_day(offset: timedelta) -> sa.ColumnElement:
         return sa.case({n: sa.literal(due - offset, UTCDateTime()) for n, due in enumerate(dues)}, value=day,
                        else_=sa.literal(dues[-1] - offset, UTCDateTime()))
+    origin = followup_sources.flag_columns(raised.c.id)  # source, source_key, flag_id
     return db.session.execute(insert_ignoring_twins().from_select(
-        ["client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key",
+        ["client_id", "assignee_id", "due_at", "kind", "priority", "status", *origin,
          "title", "note", "snooze_reason", "reminder_at", "created_at", "version"],
         sa.select(
             raised.c.client_id, raised.c.owner_id, on_day(timedelta(0)), _text(FollowUpKind.FLAG),
-            raised.c.priority, _text(FollowUpStatus.OPEN), _text(FollowUpSource.FLAG),
-            _text("flag:") + sa.cast(raised.c.id, sa.String),
+            raised.c.priority, _text(FollowUpStatus.OPEN), *origin.values(),
             raised.c.kind + _text(": ") + raised.c.reasons, _text(""), _text(""),
             on_day(timedelta(minutes=30)), stamp, sa.literal(1, sa.Integer),
         ).select_from(raised).where(sa.true()),  # SQLite needs a WHERE before ON CONFLICT
