@@ -97,7 +97,7 @@ def register_asset_commands(app: Flask) -> None:
             with force_locale("en"):  # the language of the command line
                 for error in result.errors:
                     where = f"line {error.line}" if error.line else "file"
-                    click.echo(f"{where}: {refusals.text(error.refusal())}", err=True)
+                    click.echo(f"{where}: {refusals.text(error)}", err=True)
             if result.error_count > len(result.errors):
                 click.echo(f"... and {result.error_count - len(result.errors)} more errors.", err=True)
             click.echo(f"Nothing imported: {result.error_count} errors in {path}.", err=True)

@@ -461,9 +461,9 @@ def test_every_refusal_code_raised_has_words():
     assert not missing, "refusal codes without words in crm/routes/refusals.py TEXT:\n" + "\n".join(missing)
 
 
-# Refusals whose route rebuilds the parameters for display before showing them, with the reason.
+# Refusals whose route supplies a display parameter (`refusals.show(error, form, name=...)`), with the reason.
 PARAMETERS_FROM_THE_ROUTE = {
-    "assets.running": "crm/routes/assets.py shows `since` as a local time (`time`)",
+    "assets.running": "crm/routes/assets.py passes `since` as a local time: show(running, form, time=...)",
 }
 
 

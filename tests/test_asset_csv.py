@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from crm.domain import asset_csv
 from crm.domain.asset_csv import LineErrors, checked_rows, parse_date, text_lines
+from crm.domain.refusals import RuleError
 
 TODAY = date(2026, 11, 25)
 
@@ -38,7 +39,7 @@ def test_a_good_file_gives_checked_rows_and_no_errors():
 def test_a_bad_field_is_none_and_its_error_names_the_line_left_to_right():
     rows, errors = read(b"mobile,date,assets\n12345,2026-13-01,-1\n")
     assert [(r.mobile, r.as_of, r.fen) for r in rows] == [(None, None, None)]
-    assert [(e.line, e.code, e.params) for e in errors.sorted()] == [
+    assert [(e.line, e.code, e.detail) for e in errors.sorted()] == [
         (2, "assets.bad_mobile", {"value": "12345"}),
         (2, "assets.bad_date", {"value": "2026-13-01"}),
         (2, "assets.negative_amount", {"value": "-1"})]
@@ -61,10 +62,10 @@ def test_file_and_header_problems_are_fatal_row_problems_are_not():
     assert not read(b"mobile,date,assets\n1,2026-11-01,1\n")[1].fatal
 
 
-def test_a_line_error_becomes_the_one_refusal_type_with_its_line():
+def test_a_line_error_is_the_one_refusal_type_with_its_line():
     error = asset_csv.LineError(7, "assets.bad_amount", {"value": "1.234"})
-    refusal = error.refusal()
-    assert (refusal.code, refusal.field, refusal.params) == ("assets.bad_amount", None, {"line": 7, "value": "1.234"})
+    assert isinstance(error, RuleError)
+    assert (error.code, error.field, error.params) == ("assets.bad_amount", None, {"line": 7, "value": "1.234"})
 
 
 def test_every_code_has_words_in_the_catalogue():

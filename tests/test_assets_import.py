@@ -157,13 +157,13 @@ def test_bad_rows_are_all_reported_with_their_line_and_nothing_is_written(app, p
         (15, "assets.missing_amount"),
     ]
     assert result.error_count == 14
-    params = {(e.line, e.code): e.params for e in result.errors}
+    params = {(e.line, e.code): e.detail for e in result.errors}
     assert params[(12, "assets.duplicate")] == {"first_line": 2}
     assert params[(4, "assets.bad_mobile")] == {"value": "12345"}
     assert params[(6, "assets.client_mismatch")] == {"mobile": "13800138001", "client_no": "880001"}
     assert params[(14, "assets.unknown_client")] == {"key": "client_no", "value": "NO-404"}
     with force_locale("en"):
-        assert refusals.text(result.errors[6].refusal()) == "12.345 is not an amount in yuan with at most two decimals."
+        assert refusals.text(result.errors[6]) == "12.345 is not an amount in yuan with at most two decimals."
     assert snapshot_rows() == [] and count(TierChange) == 0 and count(AuditEvent) == 0
 
 
@@ -413,6 +413,13 @@ def test_the_manual_entry_service_refuses_on_the_field_at_fault(app, people, wor
     with force_locale("en"):
         assert refusals.text(refused.value)  # words for every refusal, its parameters filled in
     assert count(AssetSnapshot) == 0 and count(TierChange) == 0
+
+
+def test_a_refused_manual_amount_is_told_in_yuan_not_fen(app, people, world):
+    with pytest.raises(RuleError) as refused:
+        assets.add_snapshot(people[0], world.manager1, TODAY, -100, today=TODAY)
+    with force_locale("en"):
+        assert "-1.00" in refusals.text(refused.value) and "-100" not in refusals.text(refused.value)
 
 
 def test_another_managers_client_is_not_found(login, people):

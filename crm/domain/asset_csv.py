@@ -15,12 +15,12 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
 from crm.domain.formats import InvalidFormat, normalize_mobile, yuan_to_fen
-from crm.domain.refusals import RuleError
+from crm.domain.refusals import LineError
 
 __all__ = [
     "CODES",
@@ -85,19 +85,6 @@ CODES = (
 # A file or header error: the rows are not checked against the clients.
 FILE_CODES = frozenset(CODES[:6])
 _RANK = {code: rank for rank, code in enumerate(CODES)}
-
-
-@dataclass(frozen=True)
-class LineError:
-    """One problem, on a line numbered as a spreadsheet shows it (header = line 1; 0 = whole file)."""
-
-    line: int
-    code: str
-    params: dict = field(default_factory=dict)
-
-    def refusal(self) -> RuleError:
-        """The problem as the one refusal type, its line a parameter, for the words in the catalogue."""
-        return RuleError(self.code, None, line=self.line, **self.params)
 
 
 class LineErrors:

@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crm.domain.refusals import RuleError
+from crm.domain.refusals import LineError, RuleError
 
 __all__ = [
     "TITLE_MAX",
@@ -88,31 +88,6 @@ class ParsedQuestionnaire:
     title: str
     bands: tuple[int, int, int, int]
     questions: list[ParsedQuestion] = field(default_factory=list)
-
-
-class LineError(RuleError):
-    """One problem in the text: 1-based line (0 for the text as a whole), a code and its parameters.
-
-    A refusal like any other (`RuleError(code, None, line=n, ...)`); `params` holds the code's own
-    parameters and the line, `detail` only the code's own (as strings).
-    """
-
-    def __init__(self, line: int, code: str, detail: dict[str, str] | None = None) -> None:
-        detail = dict(detail or {})
-        super().__init__(code, None, line=line, **detail)
-        self.line = line
-        self.detail = detail
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LineError):
-            return NotImplemented
-        return (self.line, self.code, self.detail) == (other.line, other.code, other.detail)
-
-    def __hash__(self) -> int:
-        return hash((self.line, self.code, tuple(sorted(self.detail.items()))))
-
-    def __repr__(self) -> str:
-        return f"LineError({self.line!r}, {self.code!r}, {self.detail!r})"
 
 
 class QuestionnaireError(RuleError, ValueError):

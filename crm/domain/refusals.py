@@ -40,6 +40,28 @@ class RuleError(Exception):
         return found
 
 
+class LineError(RuleError):
+    """One problem on a numbered line of a text someone wrote (an asset CSV, a questionnaire): 1-based
+    line, 0 for the text as a whole. `detail` holds the code's own parameters, `params` those and the line."""
+
+    def __init__(self, line: int, code: str, detail: dict[str, object] | None = None) -> None:
+        detail = dict(detail or {})
+        super().__init__(code, None, line=line, **detail)
+        self.line = line
+        self.detail = detail
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LineError):
+            return NotImplemented
+        return (self.line, self.code, self.detail) == (other.line, other.code, other.detail)
+
+    def __hash__(self) -> int:
+        return hash((self.line, self.code, tuple(sorted((k, str(v)) for k, v in self.detail.items()))))
+
+    def __repr__(self) -> str:
+        return f"LineError({self.line!r}, {self.code!r}, {self.detail!r})"
+
+
 class NotFound(RuleError):
     """The record does not exist or the user has no business with it: the page is a 404."""
 

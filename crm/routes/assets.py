@@ -67,7 +67,7 @@ def file_too_large(error):
 
 
 def _error_rows(result: assets.ImportResult) -> list[tuple[int, str]]:
-    return [(error.line, refusals.text(error.refusal())) for error in result.errors]
+    return [(error.line, refusals.text(error)) for error in result.errors]
 
 
 @bp.route("/admin/assets", methods=["GET", "POST"])
@@ -87,7 +87,7 @@ def upload():
                 else:
                     db.session.rollback()
         except assets.ImportRunning as running:
-            refusals.show(RuleError(running.code, running.field, time=local_datetime(running.since, "HH:mm")), form)
+            refusals.show(running, form, time=local_datetime(running.since, "HH:mm"))
             status = 409
     if status == 200 and (form.errors or (result is not None and not result.ok)):
         status = 422

@@ -6,7 +6,7 @@ every `RuleError(...)` raised under `crm/` and fails on a code that has no text 
 """
 from __future__ import annotations
 
-from flask import abort, flash
+from flask import flash
 from flask_babel import lazy_gettext as _l
 
 from crm.domain.refusals import NotAllowed, NotFound, RuleError
@@ -124,22 +124,26 @@ TEXT = {
 }
 
 
-def text(error: RuleError) -> str:
-    """The refusal in the user's language, its parameters filled in."""
+def text(error: RuleError, **display: object) -> str:
+    """The refusal in the user's language, its parameters filled in; `display` adds or replaces
+    parameters as the page shows them (a time in Shanghai, an amount in yuan)."""
     words = str(TEXT[error.code])
-    return words % error.params if error.params and "%(" in words else words
+    params = {**error.params, **display}
+    return words % params if params and "%(" in words else words
 
 
-def show(error: RuleError, form=None) -> None:
-    """Put each refusal on its form field; one whose field the form lacks (or has none) is flashed."""
+def show(error: RuleError, form=None, **display: object) -> None:
+    """Put each refusal on its form field; one whose field the form lacks (or has none) is flashed.
+
+    NotFound and NotAllowed are not words on a form: they are raised again, and the error handlers
+    answer 404 or 403, so a loader caught by a broad `except RuleError` still never confirms a record.
+    """
+    if isinstance(error, NotFound | NotAllowed):
+        raise error
     for each in error.all:
         field = getattr(form, each.field, None) if form is not None and each.field else None
+        words = text(each, **display)
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, text(each)]
+            field.errors = [*field.errors, words]
         else:
-            flash(text(each), "error")
-
-
-def abort_for(error: RuleError):
-    """404 for a record the user has no business with, 403 for a step they may not take."""
-    abort(404 if isinstance(error, NotFound) else 403 if isinstance(error, NotAllowed) else 400)
+            flash(words, "error")

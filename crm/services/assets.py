@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from crm.domain import asset_csv
 from crm.domain.asset_csv import EARLIEST_DATE, MAX_AMOUNT_FEN, MAX_ERRORS, LineError, LineErrors, Row
 from crm.domain.clock import SHANGHAI
+from crm.domain.formats import fen_to_yuan
 from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import AssetSnapshot, Client, JobRun, User, utcnow
@@ -366,9 +367,9 @@ def add_snapshot(client: Client, actor: User | None, as_of: date, total_assets_f
     """
     today = today or datetime.now(SHANGHAI).date()
     if total_assets_fen < 0:
-        raise RuleError("assets.negative_amount", "amount", value=str(total_assets_fen))
+        raise RuleError("assets.negative_amount", "amount", value=fen_to_yuan(total_assets_fen))
     if total_assets_fen > MAX_AMOUNT_FEN:
-        raise RuleError("assets.amount_too_large", "amount", value=str(total_assets_fen))
+        raise RuleError("assets.amount_too_large", "amount", value=fen_to_yuan(total_assets_fen))
     if as_of > today:
         raise RuleError("assets.future_date", "as_of", value=as_of.isoformat())
     if as_of < EARLIEST_DATE:
