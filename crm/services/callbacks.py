@@ -9,7 +9,7 @@ from flask_babel import force_locale, gettext
 
 from crm.domain.clock import SHANGHAI
 from crm.extensions import db
-from crm.models import Client, ClientFlag, FollowUpStatus, Stage, User, utcnow
+from crm.models import Client, ClientFlag, FlagKind, FollowUpKind, FollowUpStatus, Stage, User, utcnow
 from crm.services import followup_sources, followups, settings
 
 
@@ -17,7 +17,7 @@ def callback_sample(year: int, now: datetime | None = None, seed: int | None = N
     """Yearly call-back sample (DOMAIN.md §11): at least the set percentage of active, non-dormant clients."""
     now = now or utcnow()
     percent = settings.get_int("callback_sample_percent")
-    dormant = sa.select(ClientFlag.client_id).where(ClientFlag.kind == "dormant", ClientFlag.cleared_at.is_(None))
+    dormant = sa.select(ClientFlag.client_id).where(ClientFlag.kind == FlagKind.DORMANT.value, ClientFlag.cleared_at.is_(None))
     ids = list(db.session.execute(
         sa.select(Client.id).where(Client.stage == Stage.ACTIVE.value, Client.id.not_in(dormant))
         .order_by(Client.id)).scalars())
@@ -35,12 +35,12 @@ def callback_sample(year: int, now: datetime | None = None, seed: int | None = N
             locale = locale or "zh_CN"
             if locale not in titles:
                 titles[locale] = _callback_title(locale)
-            rows.append({"client_id": client_id, "assignee_id": owner_id, "due_at": due, "kind": "callback",
+            rows.append({"client_id": client_id, "assignee_id": owner_id, "due_at": due, "kind": FollowUpKind.CALLBACK.value,
                          **followup_sources.callback_sample(year, client_id),
                          "title": titles[locale], "note": "", "priority": 2, "status": FollowUpStatus.OPEN.value,
                          "reminder_at": due - timedelta(minutes=30), "created_at": now, "version": 1})
         db.session.execute(followups.insert_ignoring_twins(), rows)
-    db.session.commit()
+    db.session.flush()  # the job (job_runs.run_once) commits
     return f"call-back sample {year}: {size} of {len(ids)} active clients"
 
 

@@ -42,5 +42,5 @@ def send_digests(now: datetime | None = None) -> str:
                 mail.queue(user, "digest_lead", dedupe_key=f"team-digest:{user.id}:{day}", rows=rows, day=day,
                            flagged=flagged, url=absolute_url("followups.board"))
                 sent += 1
-    db.session.commit()
+    db.session.flush()  # the job (job_runs.run_once) commits
     return f"digests queued {sent}"

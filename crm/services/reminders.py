@@ -47,6 +47,8 @@ def send_reminders(now: datetime | None = None) -> str:
         mail.queue(followup.assignee, "followup_reminder", send_after=now,
                    dedupe_key=f"reminder:{followup.id}:{followup.assignee_id}:{followup.due_at.isoformat()}",
                    followup=followup, url=absolute_url("followups.show", followup_id=followup.id))
+    # Committed before delivery, on purpose: the outbox sender claims rows in its own transactions, and
+    # a reminder must be queued for good before any email of this pass goes out.
     db.session.commit()
     report = outbox.deliver_due(now=now)
     return f"reminders queued {len(due)}; {report}"
