@@ -264,7 +264,7 @@ LAYERS = [
     # A form shows a format refusal in words, so it may read the refusal catalogue, no other route module.
     Layer(("crm.forms",), ("crm.routes",), "routes use forms, not the other way",
           except_for=("crm.routes.refusals",)),
-    Layer((*BELOW_ROUTES, "crm.forms"), ("crm.jobs", "crm.scheduler", "crm.cli", "crm.cli_outbox"),
+    Layer((*BELOW_ROUTES, "crm.forms"), ("crm.jobs", "crm.scheduler", "crm.cli"),
           "the job registry, the scheduler and the CLI sit on top and call services"),
 ]
 

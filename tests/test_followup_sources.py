@@ -1,7 +1,10 @@
 """Follow-up sources as columns: one builder per kind, and the migration that fills them from old keys."""
 from __future__ import annotations
 
+import importlib.util
+import math
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
@@ -47,7 +50,9 @@ def _source_columns() -> dict[str, dict]:
             for row in db.session.execute(sa.select(table)).all()}
 
 
-def test_the_migration_fills_the_columns_of_every_kind_from_the_keys_written_before_it(app, world):
+def _old_keys(world) -> tuple[int, dict[tuple[str, str], dict]]:
+    """Records of every kind a key refers to: their client, and the (source, key) pairs written before the
+    migration with the columns each must get."""
     client = make_client(world.manager1, name="李四")
     visit = make_visit(client, world.manager1)
     flag = ClientFlag(client_id=client.id, kind="dormant", reasons="no_contact", since=utcnow())
@@ -59,42 +64,81 @@ def test_the_migration_fills_the_columns_of_every_kind_from_the_keys_written_bef
     item = plan.items[0]
     event_id = db.session.execute(sa.select(sa.func.min(ComplaintEvent.id))
                                   .where(ComplaintEvent.complaint_id == complaint.id)).scalar_one()
-    # Plain ids: the downgrade below ends the session the objects belong to.
-    client_id, visit_id, flag_id, plan_id, item_id = client.id, visit.id, flag.id, plan.id, item.id
-    complaint_id, manager_id = complaint.id, world.manager1.id
-    db.session.execute(sa.delete(FollowUp))
-    db.session.commit()
-    db.session.remove()
-
-    downgrade(revision=BEFORE)
-    old_keys = {
-        ("plan", f"plan-item:{item_id}:2026-09-20"): {"plan_item_id": item_id, "plan_id": plan_id,
+    client_id, complaint_id = client.id, complaint.id
+    return client_id, {
+        ("plan", f"plan-item:{item.id}:2026-09-20"): {"plan_item_id": item.id, "plan_id": plan.id,
                                                   "occurs_on": date(2026, 9, 20)},
         ("plan", f"plan-item:{10**6}:2026-09-21"): {"occurs_on": date(2026, 9, 21)},  # an item that is gone
-        ("plan", f"plan-review:{plan_id}:2027-09-20"): {"plan_id": plan_id, "occurs_on": date(2027, 9, 20)},
-        ("flag", f"flag:{flag_id}"): {"flag_id": flag_id},
-        ("visit", f"visit:{visit_id}"): {"visit_id": visit_id},
+        ("plan", f"plan-review:{plan.id}:2027-09-20"): {"plan_id": plan.id, "occurs_on": date(2027, 9, 20)},
+        ("flag", f"flag:{flag.id}"): {"flag_id": flag.id},
+        ("flag", f"flag:{10**20}"): {},  # a number no id can be
+        ("visit", f"visit:{visit.id}"): {"visit_id": visit.id},
         ("callback", f"new-account:{client_id}"): {},
         ("callback", f"callback-sample:2026:{client_id}"): {"sample_year": 2026},
         ("complaint", f"complaint:{complaint_id}:ack"): {"complaint_id": complaint_id},
         ("complaint", f"complaint:{complaint_id}:resolve:{event_id}"): {
             "complaint_id": complaint_id, "complaint_event_id": event_id},
+        ("complaint", f"complaint:{10**6}:resolve:{10**6}"): {},  # a complaint and event that are gone
         ("flag", "flag:test"): {},  # written by hand: nothing to refer to, and no failure
     }
+
+
+def _write_old_rows(conn, old_keys: dict[tuple[str, str], dict], client_id: int, assignee_id: int) -> None:
     old = sa.table("follow_ups", *(sa.column(name) for name in (
         "client_id", "assignee_id", "due_at", "kind", "priority", "status", "source", "source_key", "title", "note",
         "snooze_reason", "created_at", "version")))
+    conn.execute(sa.insert(old), [
+        {"client_id": client_id, "assignee_id": assignee_id, "due_at": utcnow().replace(tzinfo=None),
+         "kind": "call", "priority": 2, "status": "open", "source": source, "source_key": key, "title": "",
+         "note": "", "snooze_reason": "", "created_at": utcnow().replace(tzinfo=None), "version": 1}
+        for source, key in old_keys])
+
+
+def test_the_migration_fills_the_columns_of_every_kind_from_the_keys_written_before_it(app, world):
+    client_id, old_keys = _old_keys(world)
+    manager_id = world.manager1.id  # a plain id: the downgrade below ends the session the objects belong to
+    db.session.execute(sa.delete(FollowUp))
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(revision=BEFORE)
     with db.engine.begin() as conn:
         assert "plan_item_id" not in {c["name"] for c in sa.inspect(conn).get_columns("follow_ups")}
-        conn.execute(sa.insert(old), [
-            {"client_id": client_id, "assignee_id": manager_id, "due_at": utcnow().replace(tzinfo=None),
-             "kind": "call", "priority": 2, "status": "open", "source": source, "source_key": key, "title": "",
-             "note": "", "snooze_reason": "", "created_at": utcnow().replace(tzinfo=None), "version": 1}
-            for source, key in old_keys])
+        _write_old_rows(conn, old_keys, client_id, manager_id)
     upgrade()
 
     found = _source_columns()
     assert found == {key: columns for (_, key), columns in old_keys.items()}
+
+
+def _migration():
+    path = Path(__file__).parents[1] / "migrations" / "versions"
+    spec = importlib.util.spec_from_file_location("follow_up_sources_migration", next(path.glob("255cfbca2f49_*.py")))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_backfill_walks_the_follow_ups_in_batches_and_gives_the_same_columns(app, world, monkeypatch):
+    migration = _migration()
+    monkeypatch.setattr(migration, "BATCH", 3)
+    client_id, old_keys = _old_keys(world)
+    db.session.execute(sa.delete(FollowUp))
+    _write_old_rows(db.session.connection(), old_keys, client_id, world.manager1.id)
+    keyset_reads = []
+
+    def count_keyset_reads(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM follow_ups" in statement:
+            keyset_reads.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count_keyset_reads)
+    try:
+        migration._backfill(db.session.connection())
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count_keyset_reads)
+
+    assert len(keyset_reads) == math.ceil(len(old_keys) / 3) + 1  # full batches, then the read that finds none
+    assert _source_columns() == {key: columns for (_, key), columns in old_keys.items()}
 
 
 def test_the_scan_writes_the_flag_on_its_follow_up_and_cancels_that_one_when_the_flag_clears(world):

@@ -18,7 +18,7 @@ from crm.routes import refusals
 from crm.routes.helpers import htmx_target, render, see_other
 from crm.routes.loaders import get_followup_or_404, get_owned_client_or_404
 from crm.services import followups, submissions
-from crm.services.access import assignable_owners, can_see_client, visible_followups
+from crm.services.access import assignable_owners, can_see_client, followup_visibility
 from crm.services.scan import flagged_clients, flagged_for_clients
 
 bp = Blueprint("followups", __name__)
@@ -134,7 +134,7 @@ def board():
     if form.validate_on_submit():
         chosen = list(db.session.execute(
             sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
-            .where(FollowUp.id.in_(form.ids()), visible_followups(current_user))).scalars())
+            .where(FollowUp.id.in_(form.ids()), followup_visibility(current_user))).scalars())
         assignee = next(u for u in members if str(u.id) == form.assignee_id.data)
         if not chosen:
             flash(_("Tick the follow-ups to hand over."), "error")

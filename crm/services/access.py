@@ -4,9 +4,9 @@
   clients on which they hold an open or snoozed follow-up. `client_book` is the same without those
   follow-ups: the clients one answers for (book lists, plans, who may change a client).
 - visit logs: those of the clients one sees (`find_visit`).
-- complaints (`visible_complaints`): the ones a manager created, handles, handled first, or that are about
+- complaints (`complaint_visibility`): the ones a manager created, handles, handled first, or that are about
   their clients; a lead the same for the whole team; an admin all.
-- follow-ups (`visible_followups`): assigned to the manager, to the lead's team, or any for an admin.
+- follow-ups (`followup_visibility`): assigned to the manager, to the lead's team, or any for an admin.
 - service plans (`plan_visibility`): the plans of the clients in one's book.
 
 Each `find_*` loads one record through its condition and raises NotFound for a record the user has no
@@ -112,7 +112,7 @@ def find_visit(visit_id: int, user: User) -> VisitLog:
     return visit
 
 
-def visible_complaints(user: User) -> sa.ColumnElement[bool]:
+def complaint_visibility(user: User) -> sa.ColumnElement[bool]:
     """SQL condition for the complaints the user may see: a manager those they created, handle or handled
     first, or about their clients; a lead their team's (owner, first handler or client owner in the
     team, or created by the lead); an admin all."""
@@ -131,14 +131,14 @@ def visible_complaints(user: User) -> sa.ColumnElement[bool]:
 def find_complaint(complaint_id: int, user: User) -> Complaint:
     """Load a complaint the user may see, else NotFound."""
     complaint = db.session.execute(
-        sa.select(Complaint).where(Complaint.id == complaint_id, visible_complaints(user))
+        sa.select(Complaint).where(Complaint.id == complaint_id, complaint_visibility(user))
     ).scalar_one_or_none()
     if complaint is None:
         raise NotFound("complaint")
     return complaint
 
 
-def visible_followups(user: User) -> sa.ColumnElement[bool]:
+def followup_visibility(user: User) -> sa.ColumnElement[bool]:
     """SQL condition for the follow-ups the user may see: a manager those assigned to them, a lead their
     team's, an admin all."""
     if user.role == Role.ADMIN:
@@ -151,7 +151,7 @@ def visible_followups(user: User) -> sa.ColumnElement[bool]:
 def find_followup(followup_id: int, user: User) -> FollowUp:
     """Load a follow-up the user may see, else NotFound."""
     followup = db.session.execute(
-        sa.select(FollowUp).where(FollowUp.id == followup_id, visible_followups(user))
+        sa.select(FollowUp).where(FollowUp.id == followup_id, followup_visibility(user))
     ).scalar_one_or_none()
     if followup is None:
         raise NotFound("followup")

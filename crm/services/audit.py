@@ -286,5 +286,10 @@ def actors() -> list[User]:
 
 
 def action_codes() -> list[str]:
-    """The labelled action codes, for the action filter."""
-    return list(labels.AUDIT_ACTIONS)
+    """The labelled action codes, for the action filter: those of one kind of record together
+    (every `client.*`, then every `complaint.*` …), kinds in the order their features are assembled."""
+    codes = list(labels.AUDIT_ACTIONS)
+    first: dict[str, int] = {}
+    for index, code in enumerate(codes):
+        first.setdefault(code.split(".")[0], index)
+    return sorted(codes, key=lambda code: first[code.split(".")[0]])  # stable: a kind keeps its order

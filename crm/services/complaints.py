@@ -41,7 +41,7 @@ from crm.models import (
 )
 from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import audit, followup_sources, followups, settings
-from crm.services.access import answers_for, visible_complaints
+from crm.services.access import answers_for, complaint_visibility
 from crm.services.links import path_for
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def list_complaints(user: User, tab: str = "mine", now: datetime | None = None, 
     """One tab of the complaint list: open ones first, soonest deadline first."""
     now = now or utcnow()
     query = (sa.select(Complaint).options(so.joinedload(Complaint.owner), so.joinedload(Complaint.first_handler))
-             .where(visible_complaints(user)))
+             .where(complaint_visibility(user)))
     if tab == "mine":
         query = query.where(sa.or_(Complaint.owner_id == user.id, Complaint.first_handler_id == user.id,
                                    Complaint.created_by_id == user.id))

@@ -24,7 +24,7 @@ from crm.models import (
     utcnow,
 )
 from crm.services import audit, dialect, followup_sources, mail
-from crm.services.access import answers_for, assignable_owners, visible_followups
+from crm.services.access import answers_for, assignable_owners, followup_visibility
 from crm.services.links import absolute, path_for
 
 WORKDAY_START = time(9, 0)
@@ -235,7 +235,7 @@ def team_followups(lead: User, assignee_id: int | None = None, overdue_only: boo
     """Open follow-ups of the lead's team, soonest first (one query; `offset` for the next page)."""
     now = now or utcnow()
     query = (sa.select(FollowUp).options(so.joinedload(FollowUp.client), so.joinedload(FollowUp.assignee))
-             .where(visible_followups(lead),
+             .where(followup_visibility(lead),
                     FollowUp.status.in_([FollowUpStatus.OPEN.value, FollowUpStatus.SNOOZED.value])))
     if assignee_id:
         query = query.where(FollowUp.assignee_id == assignee_id)
