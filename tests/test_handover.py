@@ -165,6 +165,15 @@ def test_reassigning_to_the_same_owner_records_nothing(world, zhang):
     assert db.session.query(OwnerChange).count() == 0
 
 
+def test_the_lead_who_reassigns_to_the_current_owner_is_told_nothing_changed(login, world, zhang):
+    lead = login("lead")
+    response = lead.post(f"/clients/{zhang.id}/reassign", data={"owner_id": str(world.manager1.id), "reason": "x"})
+    assert response.status_code == 303
+    page = lead.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已由王经理负责，未作改动" in page and "已改派给" not in page
+    assert db.session.query(OwnerChange).count() == 0
+
+
 def test_generated_follow_ups_go_to_the_owner_and_open_the_client_to_no_one_else(world):
     quiet, served = make_client(world.manager1, name="王五"), make_client(world.manager1, name="赵六")
     for client, days in ((quiet, 400), (served, 1)):

@@ -248,6 +248,7 @@ def test_a_run_by_hand_leaves_the_scheduled_slot_free_and_says_so(app, world, ru
     second = runner.invoke(args=["scan-clients"])
     assert first.exit_code == second.exit_code == 0, first.output
     assert "run by hand" in first.output and "left to the scheduler" in first.output
+    assert "ScanReport(" not in first.output and "scanned 0 clients in" in first.output  # a sentence
     today = job_runs.local_day_key(datetime.now(timezone.utc))
     assert job_runs.slot_claimed("scan-clients", today) is None
     keys = [r.run_key for r in db.session.query(JobRun).filter_by(job="scan-clients")]

@@ -272,10 +272,13 @@ def reassign(client_id: int):
     form.owner_id.choices = choices({u.id: u.display_name for u in owners})
     if form.validate_on_submit():
         new_owner = next(u for u in owners if str(u.id) == form.owner_id.data)
-        clients.reassign(client, current_user, new_owner, form.reason.data)
-        db.session.commit()
-        flash(_("%(client)s now belongs to %(owner)s.", client=client.name,
-                owner=new_owner.display_name), "success")
+        if clients.reassign(client, current_user, new_owner, form.reason.data) is None:
+            flash(_("%(owner)s already looks after %(client)s: nothing was changed.", client=client.name,
+                    owner=new_owner.display_name), "info")
+        else:
+            db.session.commit()
+            flash(_("%(client)s now belongs to %(owner)s.", client=client.name,
+                    owner=new_owner.display_name), "success")
         return see_other(url_for("clients.show", client_id=client.id))
     if request.method == "GET":
         form.owner_id.data = str(client.owner_id)

@@ -169,6 +169,11 @@ class ScanReport:
     scanned: int = 0
     seconds: float = 0.0
 
+    def __str__(self) -> str:
+        return (f"scanned {self.scanned} clients in {self.seconds:.2f} s: dormant raised {self.raised_dormant}, "
+                f"at risk raised {self.raised_at_risk}, cleared {self.cleared}, reasons updated {self.updated}, "
+                f"follow-ups created {self.followups_created}")
+
 
 class _Action(enum.StrEnum):
     """What the scan does to a flag (the `action` of a row of `_changes`)."""
