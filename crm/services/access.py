@@ -73,6 +73,14 @@ def answers_for(user: User, client: Client) -> bool:
     )
 
 
+def _the_one(query: sa.Select, what: str):
+    """The one record the query finds, else NotFound(what)."""
+    found = db.session.execute(query).scalar_one_or_none()
+    if found is None:
+        raise NotFound(what)
+    return found
+
+
 def holds_open_followup(user: User, client: Client) -> bool:
     """Tell whether the user is the assignee of an open or snoozed follow-up on the client."""
     return db.session.execute(
@@ -86,12 +94,7 @@ def can_see_client(user: User, client: Client) -> bool:
 
 def find_client(client_id: int, user: User) -> Client:
     """Load a client the user may see; anything else is NotFound (a 404, never a 403 that confirms it exists)."""
-    client = db.session.execute(
-        sa.select(Client).where(Client.id == client_id, client_visibility(user))
-    ).scalar_one_or_none()
-    if client is None:
-        raise NotFound("client")
-    return client
+    return _the_one(sa.select(Client).where(Client.id == client_id, client_visibility(user)), "client")
 
 
 def find_owned_client(client_id: int, user: User) -> Client:
@@ -104,12 +107,8 @@ def find_owned_client(client_id: int, user: User) -> Client:
 
 def find_visit(visit_id: int, user: User) -> VisitLog:
     """Load a visit log whose client the user may see, else NotFound."""
-    visit = db.session.execute(
-        sa.select(VisitLog).join(Client).where(VisitLog.id == visit_id, client_visibility(user))
-    ).scalar_one_or_none()
-    if visit is None:
-        raise NotFound("visit")
-    return visit
+    return _the_one(sa.select(VisitLog).join(Client).where(VisitLog.id == visit_id, client_visibility(user)),
+                    "visit")
 
 
 def complaint_visibility(user: User) -> sa.ColumnElement[bool]:
@@ -130,12 +129,8 @@ def complaint_visibility(user: User) -> sa.ColumnElement[bool]:
 
 def find_complaint(complaint_id: int, user: User) -> Complaint:
     """Load a complaint the user may see, else NotFound."""
-    complaint = db.session.execute(
-        sa.select(Complaint).where(Complaint.id == complaint_id, complaint_visibility(user))
-    ).scalar_one_or_none()
-    if complaint is None:
-        raise NotFound("complaint")
-    return complaint
+    return _the_one(sa.select(Complaint).where(Complaint.id == complaint_id, complaint_visibility(user)),
+                    "complaint")
 
 
 def followup_visibility(user: User) -> sa.ColumnElement[bool]:
@@ -150,12 +145,8 @@ def followup_visibility(user: User) -> sa.ColumnElement[bool]:
 
 def find_followup(followup_id: int, user: User) -> FollowUp:
     """Load a follow-up the user may see, else NotFound."""
-    followup = db.session.execute(
-        sa.select(FollowUp).where(FollowUp.id == followup_id, followup_visibility(user))
-    ).scalar_one_or_none()
-    if followup is None:
-        raise NotFound("followup")
-    return followup
+    return _the_one(sa.select(FollowUp).where(FollowUp.id == followup_id, followup_visibility(user)),
+                    "followup")
 
 
 def plan_visibility(user: User) -> sa.ColumnElement[bool]:
