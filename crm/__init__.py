@@ -94,18 +94,24 @@ def register_blueprints(app: Flask) -> None:
         auth,
         clients,
         complaints,
+        coverage,
         followups,
         main,
         outbox,
+        partners,
         plans,
+        pool,
         profiles,
+        qr_cards,
+        referrals,
+        register,
         sessions,
         suitability,
         visits,
     )
 
     for module in (main, auth, clients, visits, followups, profiles, suitability, admin, assets, outbox,
-                   complaints, plans, sessions):
+                   complaints, plans, sessions, partners, referrals, coverage, pool, qr_cards, register):
         app.register_blueprint(module.bp)
 
 

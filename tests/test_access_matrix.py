@@ -24,7 +24,20 @@ import sqlalchemy as sa
 
 from crm import create_app
 from crm.extensions import db
-from crm.models import OutboxEmail, Product, Role, User, UserSession, utcnow
+from crm.models import (
+    CheckIn,
+    CoverageException,
+    CoveragePattern,
+    OutboxEmail,
+    Partner,
+    PartnerContact,
+    Product,
+    QrCard,
+    Role,
+    User,
+    UserSession,
+    utcnow,
+)
 from crm.services import assets, complaints, followups, plans, profiles, suitability
 from tests import conftest, factories
 from tests.factories import PASSWORD, make_client, make_visit
@@ -209,6 +222,11 @@ ACCESS: dict[str, Entry] = {
     "GET /admin/outbox": Entry(ADMIN_ONLY),
     "POST /admin/outbox/send": Entry(ADMIN_ONLY),
     "POST /admin/outbox/<int:email_id>/requeue": Entry(ADMIN_ONLY),
+    # outlet development: channel partners (A1's partner)
+    # referrals
+    # outlet coverage (A1's pattern, exception, check-in)
+    # the team pool (A2's prospect in team A's pool)
+    # QR cards (A1's card) and the public registration form
 }
 
 # The same routes asked about another record: the follow-up A3 holds, and records named in the query
@@ -280,6 +298,25 @@ def build_world() -> dict[str, object]:
     email = OutboxEmail(message_id=f"<{uuid.uuid4()}@example.com>", to_address="m1@example.com", subject="提醒",
                         text_body="提醒", status="failed", attempts=5)
     db.session.add(email)
+    # Outlet development: A1's partner and its contact, A1's QR card, A1's week and check-in, and a
+    # prospect of A2's released to team A's pool.
+    partner = Partner(name="李柜员", role="teller", organisation="工商银行 朝阳支行", mobile="13700001111",
+                      mobile_reversed="11110000731", owner_id=w.manager1.id, created_by_id=w.manager1.id,
+                      outlet_id=w.outlets[0].id)
+    db.session.add(partner)
+    db.session.flush()
+    partner_contact = PartnerContact(partner_id=partner.id, author_id=w.manager1.id, channel="outlet",
+                                     summary="介绍理财讲座")
+    card = QrCard(manager_id=w.manager1.id, outlet_id=w.outlets[0].id, nonce=uuid.uuid4().hex,
+                  created_by_id=w.manager1.id)
+    pattern = CoveragePattern(user_id=w.manager1.id, outlet_id=w.outlets[0].id, weekday=0,
+                              starts_on=date(2026, 1, 5), created_by_id=w.lead.id)
+    exception = CoverageException(user_id=w.manager1.id, day=date(2030, 1, 7), kind="leave",
+                                  created_by_id=w.lead.id)
+    check_in = CheckIn(user_id=w.manager1.id, outlet_id=w.outlets[0].id, day=date.today())
+    pooled = make_client(w.manager2, name="赵六", mobile="13812340000")
+    pooled.pool_team_id, pooled.pooled_at = w.team.id, utcnow()
+    db.session.add_all([partner_contact, card, pattern, exception, check_in])
     db.session.flush()
     return {
         "client_id": client.id, "visit_id": visit.id, "followup_id": followup.id, "complaint_id": complaint.id,
@@ -287,6 +324,9 @@ def build_world() -> dict[str, object]:
         "template_item": template_item.id, "user_id": w.manager1.id, "team_id": w.team.id,
         "outlet_id": w.outlets[0].id, "product_id": product.id, "questionnaire_id": questionnaire.id,
         "override_id": override.id, "email_id": email.id, "language": "en",
+        "partner_id": partner.id, "partner_contact_id": partner_contact.id, "card_id": card.id,
+        "pattern_id": pattern.id, "exception_id": exception.id, "check_in_id": check_in.id,
+        "pool_client_id": pooled.id,
     }
 
 

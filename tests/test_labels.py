@@ -124,7 +124,7 @@ def test_every_audit_details_template_belongs_to_a_labelled_action():
 
 
 def test_every_setting_has_a_name_and_no_feature_names_it_twice():
-    features = [labels.clients, labels.complaints, labels.followups, labels.plans, labels.suitability]
+    features = setting_labels.FEATURES
     assert sum(len(feature.SETTINGS) for feature in features) == len(setting_labels.SETTING_NAMES)
     assert set(labels.SETTING_NAMES) == set(settings.SPECS)
 

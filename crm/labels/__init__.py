@@ -38,7 +38,11 @@ from crm.labels.followups import (
     FOLLOWUP_STATUSES,
     PRIORITIES,
 )
+from crm.labels.coverage import COVERAGE_EXCEPTION_KINDS
 from crm.labels.maps import EnumLabels, choices
+from crm.labels.partners import PARTNER_ROLES
+from crm.labels.pool import POOL_EVENT_KINDS, POOL_RELEASE_REASONS
+from crm.labels.qr import REGISTRATION_OUTCOMES
 from crm.labels.plans import CADENCES, HOLIDAYS, PLAN_ITEM_KINDS, PLAN_STATUSES
 from crm.labels.profiles import (
     ASSETS_BANDS,
@@ -77,5 +81,7 @@ __all__ = [
     "PRODUCT_KINDS", "PRODUCT_TYPES", "PROFILE_FIELD_NAMES", "RISK_NAMES", "ROLES",
     "SATISFACTION", "SESSION_END_REASONS", "SETTING_NAMES", "SIGN_IN_PLACES", "SIGN_IN_THROTTLE_SCOPES",
     "SOURCE_CHANNELS", "STAGES", "SUITABILITY_REASONS", "VISIT_CHANNELS", "VISIT_OUTCOMES",
+    "COVERAGE_EXCEPTION_KINDS", "PARTNER_ROLES", "POOL_EVENT_KINDS", "POOL_RELEASE_REASONS",
+    "REGISTRATION_OUTCOMES",
     "EnumLabels", "choices",
 ]

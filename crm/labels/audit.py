@@ -3,7 +3,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from crm.labels import admin, clients, complaints, followups, plans, profiles, sessions, settings, suitability
+from crm.labels import (
+    admin,
+    clients,
+    complaints,
+    coverage,
+    followups,
+    partners,
+    plans,
+    pool,
+    profiles,
+    qr,
+    sessions,
+    settings,
+    suitability,
+)
 
 AUDIT_CHANGE_NAMES = {
     "username": _l("Username"), "display_name": _l("Display name"), "email": _l("Email"), "role": _l("Role"),
@@ -34,7 +48,8 @@ DETAILS = {
 PARAM_MAPS = {"changes": "AUDIT_CHANGE_NAMES", "changed": "AUDIT_CHANGE_NAMES", "kind": "AUDIT_CHANGE_NAMES"}
 
 # Each feature's part in turn, then the trail's own; the action filter lists the actions in this order.
-FEATURES = (clients, profiles, admin, complaints, settings, suitability, plans, followups, sessions)
+FEATURES = (clients, profiles, admin, complaints, settings, suitability, plans, followups, sessions, partners, pool,
+            coverage, qr)
 
 
 def _assembled(part: str, own: dict) -> dict:

@@ -22,6 +22,7 @@ SOURCE_CHANNELS = EnumLabels(SourceChannel, {
     SourceChannel.REFERRAL: _l("Referral by a client"),
     SourceChannel.SEMINAR: _l("Seminar"),
     SourceChannel.ONLINE: _l("Online"),
+    SourceChannel.QR: _l("QR self-registration"),
     SourceChannel.OTHER: _l("Other"),
 })
 

@@ -30,6 +30,7 @@ FOLLOWUP_SOURCES = EnumLabels(FollowUpSource, {
     FollowUpSource.PLAN: _l("Service plan"),
     FollowUpSource.COMPLAINT: _l("Complaint"),
     FollowUpSource.CALLBACK: _l("Call-back rule"),
+    FollowUpSource.QR: _l("QR self-registration"),
 })
 
 PRIORITIES = {1: _l("High"), 2: _l("Normal"), 3: _l("Low")}

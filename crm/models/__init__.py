@@ -23,9 +23,13 @@ from crm.models.followup import (
                                  Notification,
                                  OutboxEmail,
 )
+from crm.models.coverage import CheckIn, CoverageException, CoverageExceptionKind, CoveragePattern
 from crm.models.heartbeat import ProcessHeartbeat
+from crm.models.partner import Partner, PartnerContact, PartnerRole
 from crm.models.plan import PlanItem, PlanItemKind, PlanStatus, PlanTemplate, PlanTemplateItem, ServicePlan
+from crm.models.pool import PoolEvent, PoolEventKind, PoolReleaseReason
 from crm.models.profile import InvestorType, InvestorTypeChange, NeedsProfile
+from crm.models.qr import QrCard, RegistrationOutcome, SelfRegistration
 from crm.models.session import FormDraft, SignInAttempt, UserSession
 from crm.models.setting import Setting
 from crm.models.suitability import (
@@ -50,6 +54,10 @@ __all__ = [
     "Complaint", "ComplaintCategory", "ComplaintChannel", "ComplaintEvent", "ComplaintEventKind",
     "ComplaintSeverity", "ComplaintStatus", "WorkdayOverride",
     "ProcessHeartbeat",
+    "CheckIn", "CoverageException", "CoverageExceptionKind", "CoveragePattern",
+    "Partner", "PartnerContact", "PartnerRole",
+    "PoolEvent", "PoolEventKind", "PoolReleaseReason",
+    "QrCard", "RegistrationOutcome", "SelfRegistration",
     "FormDraft", "SignInAttempt", "UserSession",
     "PlanItem", "PlanItemKind", "PlanStatus", "PlanTemplate", "PlanTemplateItem", "ServicePlan",
     "AuditEvent", "Base", "Client", "FormSubmission", "Outlet", "OwnerChange", "Role", "SourceChannel",

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from crm.models.base import Base, utcnow
-from crm.models.user import Outlet, User
+from crm.models.partner import Partner
+from crm.models.user import Outlet, Team, User
 
 if TYPE_CHECKING:
     from crm.models.tier import Tier
@@ -35,6 +36,7 @@ class SourceChannel(enum.StrEnum):
     REFERRAL = "referral"
     SEMINAR = "seminar"
     ONLINE = "online"
+    QR = "qr_self_registration"  # the visitor registered through a manager's QR card
     OTHER = "other"
 
 
@@ -58,6 +60,8 @@ class Client(Base):
             "ix_clients_mobile_reversed", "mobile_reversed",
             postgresql_ops={"mobile_reversed": "varchar_pattern_ops"},
         ),
+        # A referral names a client or a partner, never both.
+        sa.CheckConstraint("referrer_client_id IS NULL OR referrer_partner_id IS NULL", name="one_referrer"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -71,7 +75,12 @@ class Client(Base):
     gender: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     age_band: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     source_channel: so.Mapped[str] = so.mapped_column(sa.String(30), default=SourceChannel.WALK_IN.value)
+    # Free text from before referrals were chosen (still shown); new referrals name a record below.
     referrer: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    referrer_client_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("clients.id"), index=True)
+    referrer_partner_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("partners.id"), index=True)
+    # The QR card a self-registration came through (crm.models.qr).
+    qr_card_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("qr_cards.id"), index=True)
     interests: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     consent_contact: so.Mapped[bool] = so.mapped_column(default=False)
     consent_channel: so.Mapped[str | None] = so.mapped_column(sa.String(20))
@@ -98,12 +107,23 @@ class Client(Base):
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     last_contact_at: so.Mapped[datetime | None]
     last_activity_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Protection period (保护期, crm.services.pool): it runs from the later of this (capture, claim,
+    # assignment) and the last contact; a lead's extension protects it until `protected_until`.
+    protection_started_at: so.Mapped[datetime | None]
+    protected_until: so.Mapped[datetime | None]
+    # In the team pool (公海) of this team since `pooled_at`; `owner_id` then names the former owner.
+    pool_team_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("teams.id"), index=True)
+    pooled_at: so.Mapped[datetime | None]
     version: so.Mapped[int] = so.mapped_column(default=1)
 
     owner: so.Mapped[User] = so.relationship(foreign_keys=[owner_id])
     updated_by: so.Mapped[User | None] = so.relationship(foreign_keys=[updated_by_id])
     outlet: so.Mapped[Outlet | None] = so.relationship()
     tier: so.Mapped[Tier | None] = so.relationship()
+    referrer_client: so.Mapped[Client | None] = so.relationship(remote_side="Client.id",
+                                                                foreign_keys=[referrer_client_id])
+    referrer_partner: so.Mapped[Partner | None] = so.relationship(foreign_keys=[referrer_partner_id])
+    pool_team: so.Mapped[Team | None] = so.relationship(foreign_keys=[pool_team_id])
 
     # The database refuses a write made from a stale copy: the last line of lost-update defence.
     __mapper_args__ = {"version_id_col": version}

@@ -46,6 +46,7 @@ class FollowUpSource(enum.StrEnum):
     PLAN = "plan"
     COMPLAINT = "complaint"
     CALLBACK = "callback"
+    QR = "qr"  # a visitor registered through a QR card and asked to be contacted
 
 
 class FlagKind(enum.StrEnum):
@@ -95,6 +96,7 @@ class FollowUp(Base):
     complaint_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("complaints.id"), index=True)
     complaint_event_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("complaint_events.id"))
     sample_year: so.Mapped[int | None]  # the year of the call-back sample that chose the client
+    self_registration_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("self_registrations.id"))
     completed_at: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     version: so.Mapped[int] = so.mapped_column(default=1)

@@ -8,6 +8,11 @@
   their clients; a lead the same for the whole team; an admin all.
 - follow-ups (`followup_visibility`): assigned to the manager, to the lead's team, or any for an admin.
 - service plans (`plan_visibility`): the plans of the clients in one's book.
+- channel partners (`partner_visibility`): like clients' book: a manager their own, a lead their team's,
+  an admin all.
+- the team pool (`pool_visibility`): prospects released to the pool of one's own team (masked numbers,
+  a card only: claiming one makes it a client of one's own); an admin every team's. A pooled prospect
+  has left its former owner's book (`client_book`), though `owner_id` still names them.
 
 Each `find_*` loads one record through its condition and raises NotFound for a record the user has no
 business with (never a refusal that would confirm it exists); `crm/routes/loaders.py` turns that into a 404.
@@ -18,7 +23,7 @@ import sqlalchemy as sa
 
 from crm.domain.refusals import NotAllowed, NotFound
 from crm.extensions import db
-from crm.models import Client, Complaint, FollowUp, PlanItem, Role, ServicePlan, User, VisitLog
+from crm.models import Client, Complaint, FollowUp, Partner, PlanItem, Role, ServicePlan, User, VisitLog
 from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import dialect
 
@@ -38,7 +43,8 @@ def client_book(user: User) -> sa.ColumnElement[bool]:
         return sa.true()
     if user.role == Role.LEAD and user.team_id is not None:
         return Client.owner_id.in_(team_member_ids(user))
-    return Client.owner_id == user.id
+    # A prospect released to the pool is no longer its former owner's (crm.services.pool).
+    return sa.and_(Client.owner_id == user.id, Client.pool_team_id.is_(None))
 
 
 def assigned_client_ids(user: User) -> sa.Select:
@@ -63,7 +69,7 @@ def client_visibility(user: User) -> sa.ColumnElement[bool]:
 def answers_for(user: User, client: Client) -> bool:
     """Tell whether the client is in the user's book (owner, the owner's lead, admin): who may change
     the client file, its stage and its owner, and plan new work on it."""
-    if user.role == Role.ADMIN or client.owner_id == user.id:
+    if user.role == Role.ADMIN or (client.owner_id == user.id and client.pool_team_id is None):
         return True
     return (
         user.role == Role.LEAD
@@ -164,6 +170,34 @@ def find_plan_item(plan: ServicePlan, item_id: int) -> PlanItem:
     if item is None or item.plan_id != plan.id:
         raise NotFound("plan_item")
     return item
+
+
+def partner_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the channel partners the user may see: own, the team's for a lead, all for an admin."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if user.role == Role.LEAD and user.team_id is not None:
+        return Partner.owner_id.in_(team_member_ids(user))
+    return Partner.owner_id == user.id
+
+
+def find_partner(partner_id: int, user: User) -> Partner:
+    """Load a partner the user may see, else NotFound."""
+    return _the_one(sa.select(Partner).where(Partner.id == partner_id, partner_visibility(user)), "partner")
+
+
+def pool_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the pooled prospects the user may see: their own team's pool; an admin every pool."""
+    if user.role == Role.ADMIN:
+        return Client.pool_team_id.is_not(None)
+    if user.team_id is None:
+        return sa.false()
+    return Client.pool_team_id == user.team_id
+
+
+def find_pool_client(client_id: int, user: User) -> Client:
+    """Load a prospect in a pool the user may see, else NotFound (also once someone has claimed it)."""
+    return _the_one(sa.select(Client).where(Client.id == client_id, pool_visibility(user)), "client")
 
 
 def assignable_owners(user: User) -> list[User]:

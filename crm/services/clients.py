@@ -120,7 +120,7 @@ def capture_prospect(actor: User, data: dict[str, Any]) -> Client:
         raise DuplicateIdNumber()
     now = utcnow()
     client = Client(owner_id=actor.id, created_by_id=actor.id, updated_by_id=actor.id,
-                    created_at=now, updated_at=now, last_activity_at=now,
+                    created_at=now, updated_at=now, last_activity_at=now, protection_started_at=now,
                     stage=Stage.PROSPECT.value)
     set_name(client, data["name"])
     set_mobile(client, data["mobile"])

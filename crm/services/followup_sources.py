@@ -1,7 +1,8 @@
 """What a generated follow-up comes from: one function per kind gives its column values, key included.
 
 Every generated follow-up carries its source in real columns (`plan_item_id`, `plan_id`, `occurs_on`,
-`flag_id`, `visit_id`, `complaint_id`, `complaint_event_id`, `sample_year`) and every query reads those.
+`flag_id`, `visit_id`, `complaint_id`, `complaint_event_id`, `sample_year`, `self_registration_id`) and every
+query reads those.
 The `source_key` string stays, built only here, as the opaque exactly-once key: the unique
 (source, source_key) constraint is what lets a retry, an overlapping run or a second process insert the
 same follow-up without a twin (`followups.create`, `followups.insert_ignoring_twins`). One constraint
@@ -18,6 +19,7 @@ from crm.models import FollowUpSource
 
 PLAN, FLAG, VISIT = FollowUpSource.PLAN.value, FollowUpSource.FLAG.value, FollowUpSource.VISIT.value
 COMPLAINT, CALLBACK = FollowUpSource.COMPLAINT.value, FollowUpSource.CALLBACK.value
+QR = FollowUpSource.QR.value
 
 
 def plan_item(item_id: int, plan_id: int, occurs_on: date) -> dict:
@@ -71,3 +73,8 @@ def complaint_resolve(complaint_id: int, event_id: int) -> dict:
     """A later handler's follow-up until the complaint closes, from the event that handed it over."""
     return {"source": COMPLAINT, "source_key": f"complaint:{complaint_id}:resolve:{event_id}",
             "complaint_id": complaint_id, "complaint_event_id": event_id}
+
+
+def self_registration(registration_id: int) -> dict:
+    """The card manager's call to a visitor who registered through a QR card."""
+    return {"source": QR, "source_key": f"qr:{registration_id}", "self_registration_id": registration_id}

@@ -43,6 +43,10 @@ SPECS = {
         SettingSpec("reminder_lead_minutes", 15, 0, 1440),
         # 撞单: clashes with clients a person cannot open, per person and hour, before entries are refused.
         SettingSpec("capture_clash_per_hour", 10, 1, 1000),
+        # 保护期: calendar days a prospect stays its owner's without a contact before the team pool.
+        SettingSpec("protection_days", 7, 1, 90),
+        # A new channel partner is kept in touch with at least every this many days.
+        SettingSpec("partner_cadence_days", 30, 7, 365),
     )
 }
 
