@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import lazy_gettext as _l
 
 from crm.domain.clock import SHANGHAI
-from crm.services import callbacks, complaints, digests, outbox, plans, reminders, scan
+from crm.services import callbacks, complaints, digests, outbox, plans, pool, reminders, scan
 from crm.services.job_runs import (
     RunResult,
     local_day_key,
@@ -107,6 +107,10 @@ JOBS: tuple[Job, ...] = (
         _l("Queue due follow-up reminders and deliver the email outbox."), beats=True),
     Job("escalate-complaints", complaints.escalate_overdue, EVERY,
         _l("Escalate overdue complaints to the team lead, then to compliance.")),
+    # Every reminder interval, not daily: a protection ends at an exact instant, and the release follows it
+    # within one interval (as escalation follows a deadline); a pass with nothing lapsed is one UPDATE.
+    Job("release-prospects", pool.release_lapsed, EVERY,
+        _l("Release prospects not contacted within the protection period to their team pool.")),
     Job("callback-sample", callbacks.yearly_callback_sample, YEARLY,
         _l("This year's call-back sample of active clients."), at="CRM_SCAN_AT",
         options=(Option("year", int, help="Default: this year."),)),

@@ -223,18 +223,19 @@ ACCESS: dict[str, Entry] = {
     "POST /admin/outbox/send": Entry(ADMIN_ONLY),
     "POST /admin/outbox/<int:email_id>/requeue": Entry(ADMIN_ONLY),
     # outlet development: channel partners (A1's partner)
-    "GET /partners": Entry(SIGNED_IN),
-    "GET /partners/new": Entry(SIGNED_IN),
-    "POST /partners/new": Entry(SIGNED_IN),
-    "GET /partners/<int:partner_id>": Entry(A1_RECORD),
-    "GET /partners/<int:partner_id>/edit": Entry(A1_RECORD),
-    "POST /partners/<int:partner_id>/edit": Entry(A1_RECORD),
-    "POST /partners/<int:partner_id>/reveal": Entry(A1_RECORD),
-    "GET /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
-    "POST /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
     # referrals
     # outlet coverage (A1's pattern, exception, check-in)
     # the team pool (A2's prospect in team A's pool)
+    "GET /pool": Entry(SIGNED_IN),  # one's own team's pool (a manager without a team sees it empty)
+    # Team A's managers and lead claim (A2, its former owner, too); compliance sees it but owns no prospects.
+    "POST /pool/<int:client_id>/claim": Entry(answers(LOGIN, OK, OK, NOT_FOUND, OK, NOT_FOUND, FORBIDDEN, OK),
+                                              params={"client_id": "pool_client_id"}),
+    # The lead of team A (or compliance) assigns; the team's managers see the pool, so they get 403.
+    "POST /pool/<int:client_id>/assign": Entry(answers(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, OK, NOT_FOUND, OK,
+                                                       FORBIDDEN), params={"client_id": "pool_client_id"}),
+    # Extending A1's prospect's protection: its lead or compliance; whoever else may open the file gets 403.
+    "POST /clients/<int:client_id>/protection": Entry(answers(LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK,
+                                                              NOT_FOUND, OK, FORBIDDEN)),
     # QR cards (A1's card) and the public registration form
 }
 

@@ -280,7 +280,7 @@ def test_every_declared_job_is_a_command_with_the_scheduled_flag(app):
 # ---------------------------------------------------------------- one registry
 
 EXPECTED_JOBS = ["scan-clients", "plan-followups", "send-digests", "send-reminders", "escalate-complaints",
-                 "callback-sample", "send-email"]
+                 "release-prospects", "callback-sample", "send-email"]
 
 
 def test_the_registry_declares_each_job_exactly_once():

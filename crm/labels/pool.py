@@ -18,6 +18,16 @@ POOL_RELEASE_REASONS = EnumLabels(PoolReleaseReason, {
 
 # The parts crm/labels/settings.py and crm/labels/audit.py assemble.
 SETTINGS = {"protection_days": _l("Protection period of a prospect without contact (calendar days)")}
-ACTIONS: dict = {}
-DETAILS: dict = {}
-PARAM_MAPS: dict = {}
+ACTIONS = {
+    "pool.release": _l("Prospect released to the team pool (公海)"),
+    "pool.claim": _l("Prospect claimed from the team pool"),
+    "pool.assign": _l("Prospect assigned from the team pool"),
+    "pool.extend": _l("Protection period extended (保护期)"),
+}
+DETAILS = {
+    "pool.release": _l("From %(from)s: %(release_reason)s"),
+    "pool.claim": _l("Now with %(to)s"),
+    "pool.assign": _l("Given to %(to)s"),
+    "pool.extend": _l("Protected until %(until)s: %(note)s"),
+}
+PARAM_MAPS = {"release_reason": "POOL_RELEASE_REASONS"}

@@ -18,7 +18,7 @@ from crm.routes import refusals
 from crm.routes.helpers import render, see_other
 from crm.routes.loaders import get_client_or_404, get_owned_client_or_404
 from crm.routes.sessions import restored_input
-from crm.services import audit, capture_clash, clients, plans, submissions
+from crm.services import audit, capture_clash, clients, plans, pool, submissions
 from crm.services.access import answers_for, assignable_owners
 from crm.services.scan import open_flags
 from crm.services.users import all_outlets
@@ -82,7 +82,14 @@ def new():
 
 
 def _duplicate_mobile(form, dup: clients.DuplicateMobile):
-    """撞单: a client one may open opens; a team-mate's names the owner; anyone else's says only "on file"."""
+    """撞单: a client one may open opens; a team-mate's names the owner; anyone else's says only "on file".
+
+    A prospect in the typist's own team pool is no clash: typing its mobile claims it (crm.services.pool).
+    """
+    if pool.claim_on_capture(current_user, dup.client):
+        db.session.commit()
+        flash(_("%(client)s was in the team pool and is now your client.", client=dup.client.name), "success")
+        return see_other(url_for("clients.show", client_id=dup.client.id))
     told = capture_clash.answer(current_user, dup.client, "capture")
     db.session.commit()
     refusal = capture_clash.refusal(told, dup.client, "capture")

@@ -8,7 +8,7 @@ from typing import TypeVar
 from flask import abort
 
 from crm.domain.refusals import NotAllowed, NotFound
-from crm.models import Client, Complaint, FollowUp, Partner, PlanItem, ServicePlan, User, VisitLog
+from crm.models import Client, Complaint, FollowUp, PlanItem, ServicePlan, User, VisitLog
 from crm.services import access
 
 T = TypeVar("T")
@@ -54,6 +54,6 @@ def get_plan_item_or_404(plan: ServicePlan, item_id: int) -> PlanItem:
     return _or_404(access.find_plan_item, plan, item_id)
 
 
-def get_partner_or_404(partner_id: int, user: User) -> Partner:
-    """A channel partner the user may see, else 404."""
-    return _or_404(access.find_partner, partner_id, user)
+def get_pool_client_or_404(client_id: int, user: User) -> Client:
+    """A prospect in a team pool the user may see (their team's; any for an admin), else 404."""
+    return _or_404(access.find_pool_client, client_id, user)

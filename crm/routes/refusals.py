@@ -99,11 +99,13 @@ TEXT = {
     "plan.product_not_suitable": _l("This product may not be recommended to this client."),
     "plan.changed_meanwhile": _l("Someone changed this plan while you were editing. The current values are "
                                  "shown above; nothing of yours was saved. Save again to keep your version."),
-    # ---------------------------------------------------------------- channel partners
-    "partners.mobile_taken": _l("You already keep a partner with this mobile number."),
-    "partners.edited_meanwhile": _l("Someone else saved this partner while you were editing. Nothing of yours "
-                                    "was saved yet: the current values are shown; save again to keep yours."),
-    "partners.contact_in_future": _l("A contact cannot be in the future."),
+    # ---------------------------------------------------------------- team pool and protection periods
+    "pool.already_claimed": _l("Someone else took this prospect from the pool a moment ago."),
+    "pool.not_assignable": _l("Choose a manager of the team from the list."),
+    "pool.extend_pooled": _l("This prospect is in the team pool: assign it to a manager instead."),
+    "pool.extend_not_prospect": _l("Only a prospect without an opened account has a protection period."),
+    "pool.extend_past": _l("Choose a day after today."),
+    "pool.extend_too_far": _l("A protection can be extended by at most %(days)s days."),
     # ---------------------------------------------------------------- asset imports
     "assets.empty_file": _l("The file has no data rows."),
     "assets.encoding": _l("The file is not UTF-8 or GB18030 text. In Excel, save it as “CSV UTF-8”."),

@@ -31,6 +31,7 @@ from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.services import audit, dialect, followups
 from crm.services.access import client_visibility
 from crm.services.links import path_for
+from crm.services.pool import events_of, leave_pool_on_reassign
 
 # Fields a manager may edit on the client file; the conflict check compares exactly these.
 EDITABLE_FIELDS = (
@@ -231,13 +232,13 @@ class TimelineEntry:
     """One line of the client's timeline."""
 
     at: datetime
-    kind: str  # "visit", "stage", "tier", "owner", "handover", "plan_start" or "plan_end"
+    kind: str  # "visit", "stage", "tier", "owner", "handover", "plan_start", "plan_end" or "pool"
     item: Any
 
 
 def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
-    """Visits, stage, tier and owner changes, follow-ups handed over, plans started and ended, newest first
-    (six queries, merged in memory). Hand-overs come from the audit trail's structured parameters."""
+    """Visits, stage, tier and owner changes, follow-ups handed over, plans started and ended, pool releases,
+    claims, assignments and extensions, newest first (seven queries, merged in memory). Hand-overs come from the audit trail's structured parameters."""
     visits = db.session.execute(
         sa.select(VisitLog).options(so.joinedload(VisitLog.author))
         .where(VisitLog.client_id == client.id)
@@ -276,6 +277,7 @@ def timeline(client: Client, limit: int = 100) -> list[TimelineEntry]:
     entries += [TimelineEntry(h.at, "handover", h) for h in handovers]
     entries += [TimelineEntry(p.created_at, "plan_start", p) for p in service_plans]
     entries += [TimelineEntry(p.ended_at, "plan_end", p) for p in service_plans if p.ended_at is not None]
+    entries += [TimelineEntry(e.at, "pool", e) for e in events_of(client.id, limit)]
     entries.sort(key=lambda e: (e.at, e.kind == "visit"), reverse=True)
     return entries[:limit]
 
@@ -356,8 +358,9 @@ def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id:
 
 def reassign(client: Client, actor: User, new_owner: User, reason: str) -> OwnerChange | None:
     """Hand a client (and the previous owner's open follow-ups on it) to another owner; kept on the
-    timeline, audited, notified. A third person's open follow-ups stay with them (and so does their access)."""
-    if new_owner.id == client.owner_id:
+    timeline, audited, notified. A third person's open follow-ups stay with them (and so does their access).
+    It restarts the protection period and takes a pooled prospect out of the team pool."""
+    if new_owner.id == client.owner_id and client.pool_team_id is None:
         return None
     previous = client.owner
     moved = db.session.execute(sa.update(FollowUp).where(
@@ -371,6 +374,7 @@ def reassign(client: Client, actor: User, new_owner: User, reason: str) -> Owner
                          changed_by_id=actor.id, changed_at=utcnow(), reason=reason[:200],
                          followups_moved=moved or 0)
     db.session.add(change)
+    leave_pool_on_reassign(client, actor, new_owner, utcnow())
     client.owner_id = new_owner.id
     client.owner = new_owner
     client.updated_by_id = actor.id
