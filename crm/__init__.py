@@ -43,7 +43,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def select_locale() -> str:
-    """The signed-in user's language, else the one chosen on the sign-in page, else zh_CN."""
+    """The signed-in user's language, else the one chosen on the sign-in page, else zh_CN.
+
+    The public QR registration pages (blueprint "register") follow the visitor's browser instead.
+    """
+    if request.blueprint == "register":
+        best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+        return "en" if best == "en" else "zh_CN"
     code = session.get("locale")
     if current_user and current_user.is_authenticated:
         code = current_user.locale

@@ -28,6 +28,8 @@ VARIABLES: dict[str, str] = {
     "CRM_REMEMBER_DAYS": "web",
     "CRM_RATELIMIT_STORAGE_URI": "web",
     "CRM_LOGIN_LIMIT_PER_ADDRESS": "web",
+    "CRM_QR_LIMIT_PER_ADDRESS": "web",
+    "CRM_QR_LIMIT_PER_CARD": "web",
     "CRM_SIGNIN_WINDOW_MINUTES": "web",
     "CRM_SIGNIN_FAILURES": "web",
     "CRM_SIGNIN_DELAY_SECONDS": "web",
@@ -260,6 +262,9 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         # A coarse flood guard per address (Flask-Limiter, failed tries only); the real throttle is
         # crm.services.signin, counted in the database that every worker shares.
         "CRM_LOGIN_LIMIT_PER_ADDRESS": env.get("CRM_LOGIN_LIMIT_PER_ADDRESS", "300 per 5 minutes"),
+        # The public QR registration form (crm/routes/register.py): POSTs per visitor address and per card.
+        "CRM_QR_LIMIT_PER_ADDRESS": env.get("CRM_QR_LIMIT_PER_ADDRESS", "10 per hour"),
+        "CRM_QR_LIMIT_PER_CARD": env.get("CRM_QR_LIMIT_PER_CARD", "60 per hour"),
         **_signin_limits(env),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

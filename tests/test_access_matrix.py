@@ -237,6 +237,16 @@ ACCESS: dict[str, Entry] = {
     "POST /clients/<int:client_id>/protection": Entry(answers(LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK,
                                                               NOT_FOUND, OK, FORBIDDEN)),
     # QR cards (A1's card) and the public registration form
+    "GET /cards": Entry(SIGNED_IN),  # one's own cards; a lead's team's; an admin's all
+    "GET /cards/new": Entry(SIGNED_IN),
+    "POST /cards/new": Entry(SIGNED_IN),
+    "GET /cards/<int:card_id>": Entry(A1_RECORD),
+    "GET /cards/<int:card_id>.svg": Entry(A1_RECORD),
+    "GET /cards/<int:card_id>.pdf": Entry(A1_RECORD),
+    "POST /cards/<int:card_id>/revoke": Entry(A1_RECORD),  # its manager, their lead, an admin
+    "GET /r/<token>": Entry(PUBLIC, params={"token": "card_token"}),  # signed token, no sign-in
+    "POST /r/<token>": Entry(PUBLIC, params={"token": "card_token"}),
+    "GET /r/<token>/thanks": Entry(PUBLIC, params={"token": "card_token"}),
 }
 
 # The same routes asked about another record: the follow-up A3 holds, and records named in the query
@@ -276,6 +286,8 @@ COMPLAINT = {"complainant_name": "张三", "complainant_contact": "13912345678",
 
 
 def build_world() -> dict[str, object]:
+    from crm.services import qr_cards
+
     """The people and records of the module docstring, through the services; the ids the URLs need."""
     w = factories.make_world()
     assignee = factories.create_user("manager3", "周经理", PASSWORD, Role.MANAGER, team=w.team,
@@ -337,6 +349,7 @@ def build_world() -> dict[str, object]:
         "partner_id": partner.id, "partner_contact_id": partner_contact.id, "card_id": card.id,
         "pattern_id": pattern.id, "exception_id": exception.id, "check_in_id": check_in.id,
         "pool_client_id": pooled.id,
+        "card_token": qr_cards.card_token(card),
     }
 
 

@@ -163,3 +163,31 @@ def working_days_between(a: datetime, b: datetime, overrides: Mapping[date, bool
         if is_working_day(day, overrides):
             count += 1
     return sign * count
+
+
+WORKING_HOURS = (time(9, 0), time(17, 30))  # the outlet's opening hours, Asia/Shanghai
+
+
+def add_working_hour(start: datetime, overrides: Mapping[date, bool] = _NO_OVERRIDES) -> datetime:
+    """One working hour after `start`: counted within 09:00–17:30 Shanghai on working days (aware, Shanghai).
+
+    Time before 09:00 on a working day starts at 09:00; after 17:30, on a day off or a weekend, at 09:00 of
+    the next working day. What is left of the hour at 17:30 spills into the next working day's morning
+    (16:50 → 09:10 the next working day).
+    """
+    opens, closes = WORKING_HOURS
+    local = start.astimezone(SHANGHAI) if start.tzinfo is not None else None
+    if local is None:
+        raise ValueError("naive datetime: working hours are counted from an aware datetime")
+    day, left = local.date(), timedelta(hours=1)
+    moment = local.replace(tzinfo=None)
+    while True:
+        if is_working_day(day, overrides):
+            day_open, day_close = datetime.combine(day, opens), datetime.combine(day, closes)
+            begin = max(moment, day_open)
+            if begin < day_close:
+                if begin + left <= day_close:
+                    return (begin + left).replace(tzinfo=SHANGHAI)
+                left -= day_close - begin
+        day += timedelta(days=1)
+        moment = datetime.combine(day, opens)

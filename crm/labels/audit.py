@@ -35,6 +35,7 @@ AUDIT_OBJECT_TYPES = {
     "workday_override": _l("Holiday calendar"), "asset_snapshots": _l("Asset import"),
     "client_flags": _l("Client flags"), "outbox_email": _l("Email"), "audit_trail": _l("Audit trail"),
     "recommendation": _l("Recommendations"),
+    "qr_card": _l("QR card"),
 }
 
 AUDIT_SOURCES = {"web": _l("Web"), "scheduler": _l("System (scheduler)"), "cli": _l("Command line")}

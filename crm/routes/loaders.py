@@ -9,6 +9,7 @@ from flask import abort
 
 from crm.domain.refusals import NotAllowed, NotFound
 from crm.models import Client, Complaint, FollowUp, PlanItem, ServicePlan, User, VisitLog
+from crm.models.qr import QrCard
 from crm.services import access
 
 T = TypeVar("T")
@@ -57,3 +58,8 @@ def get_plan_item_or_404(plan: ServicePlan, item_id: int) -> PlanItem:
 def get_pool_client_or_404(client_id: int, user: User) -> Client:
     """A prospect in a team pool the user may see (their team's; any for an admin), else 404."""
     return _or_404(access.find_pool_client, client_id, user)
+
+
+def get_qr_card_or_404(card_id: int, user: User) -> QrCard:
+    """A QR card the user may see (own, the team's for a lead, any for an admin), else 404."""
+    return _or_404(access.find_qr_card, card_id, user)

@@ -13,6 +13,7 @@
 - the team pool (`pool_visibility`): prospects released to the pool of one's own team (masked numbers,
   a card only: claiming one makes it a client of one's own); an admin every team's. A pooled prospect
   has left its former owner's book (`client_book`), though `owner_id` still names them.
+- QR cards (`qr_card_visibility`): a manager their own, a lead their team's, an admin all.
 
 Each `find_*` loads one record through its condition and raises NotFound for a record the user has no
 business with (never a refusal that would confirm it exists); `crm/routes/loaders.py` turns that into a 404.
@@ -25,6 +26,7 @@ from crm.domain.refusals import NotAllowed, NotFound
 from crm.extensions import db
 from crm.models import Client, Complaint, FollowUp, Partner, PlanItem, Role, ServicePlan, User, VisitLog
 from crm.models.followup import OPEN_FOLLOWUP_STATES
+from crm.models.qr import QrCard
 from crm.services import dialect
 
 
@@ -198,6 +200,20 @@ def pool_visibility(user: User) -> sa.ColumnElement[bool]:
 def find_pool_client(client_id: int, user: User) -> Client:
     """Load a prospect in a pool the user may see, else NotFound (also once someone has claimed it)."""
     return _the_one(sa.select(Client).where(Client.id == client_id, pool_visibility(user)), "client")
+
+
+def qr_card_visibility(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition for the QR cards the user may see: own, the team's for a lead, all for an admin."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if user.role == Role.LEAD and user.team_id is not None:
+        return QrCard.manager_id.in_(team_member_ids(user))
+    return QrCard.manager_id == user.id
+
+
+def find_qr_card(card_id: int, user: User) -> QrCard:
+    """Load a QR card the user may see, else NotFound."""
+    return _the_one(sa.select(QrCard).where(QrCard.id == card_id, qr_card_visibility(user)), "qr_card")
 
 
 def assignable_owners(user: User) -> list[User]:
