@@ -223,6 +223,15 @@ ACCESS: dict[str, Entry] = {
     "POST /admin/outbox/send": Entry(ADMIN_ONLY),
     "POST /admin/outbox/<int:email_id>/requeue": Entry(ADMIN_ONLY),
     # outlet development: channel partners (A1's partner)
+    "GET /partners": Entry(SIGNED_IN),
+    "GET /partners/new": Entry(SIGNED_IN),
+    "POST /partners/new": Entry(SIGNED_IN),
+    "GET /partners/<int:partner_id>": Entry(A1_RECORD),
+    "GET /partners/<int:partner_id>/edit": Entry(A1_RECORD),
+    "POST /partners/<int:partner_id>/edit": Entry(A1_RECORD),
+    "POST /partners/<int:partner_id>/reveal": Entry(A1_RECORD),
+    "GET /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
+    "POST /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
     # referrals
     # outlet coverage (A1's pattern, exception, check-in)
     # the team pool (A2's prospect in team A's pool)

@@ -35,6 +35,7 @@ AUDIT_OBJECT_TYPES = {
     "workday_override": _l("Holiday calendar"), "asset_snapshots": _l("Asset import"),
     "client_flags": _l("Client flags"), "outbox_email": _l("Email"), "audit_trail": _l("Audit trail"),
     "recommendation": _l("Recommendations"),
+    "partner": _l("Channel partner"),
     "qr_card": _l("QR card"),
 }
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 from flask import abort
 
 from crm.domain.refusals import NotAllowed, NotFound
-from crm.models import Client, Complaint, FollowUp, PlanItem, ServicePlan, User, VisitLog
+from crm.models import Client, Complaint, FollowUp, Partner, PlanItem, ServicePlan, User, VisitLog
 from crm.models.qr import QrCard
 from crm.services import access
 
@@ -53,6 +53,11 @@ def get_followup_or_404(followup_id: int, user: User) -> FollowUp:
 def get_plan_item_or_404(plan: ServicePlan, item_id: int) -> PlanItem:
     """An item of this plan (loaded through its client), else 404."""
     return _or_404(access.find_plan_item, plan, item_id)
+
+
+def get_partner_or_404(partner_id: int, user: User) -> Partner:
+    """A channel partner the user may see, else 404."""
+    return _or_404(access.find_partner, partner_id, user)
 
 
 def get_pool_client_or_404(client_id: int, user: User) -> Client:

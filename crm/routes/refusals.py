@@ -99,6 +99,11 @@ TEXT = {
     "plan.product_not_suitable": _l("This product may not be recommended to this client."),
     "plan.changed_meanwhile": _l("Someone changed this plan while you were editing. The current values are "
                                  "shown above; nothing of yours was saved. Save again to keep your version."),
+    # ---------------------------------------------------------------- channel partners
+    "partners.mobile_taken": _l("You already keep a partner with this mobile number."),
+    "partners.edited_meanwhile": _l("Someone else saved this partner while you were editing. Nothing of yours "
+                                    "was saved yet: the current values are shown; save again to keep yours."),
+    "partners.contact_in_future": _l("A contact cannot be in the future."),
     # ---------------------------------------------------------------- team pool and protection periods
     "pool.already_claimed": _l("Someone else took this prospect from the pool a moment ago."),
     "pool.not_assignable": _l("Choose a manager of the team from the list."),
