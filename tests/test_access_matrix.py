@@ -234,6 +234,17 @@ ACCESS: dict[str, Entry] = {
     "POST /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
     # referrals
     # outlet coverage (A1's pattern, exception, check-in)
+    "GET /coverage": Entry(SIGNED_IN),  # a lead's or admin's week per outlet; a manager's own week
+    "GET /coverage/patterns": Entry(LEADS_AND_ADMIN),
+    "POST /coverage/patterns": Entry(LEADS_AND_ADMIN),
+    # Ending A1's pattern: team A's lead or an admin; a manager never plans patterns (403 before any lookup).
+    "POST /coverage/patterns/<int:pattern_id>/end": Entry(answers(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,
+                                                                  NOT_FOUND, OK, FORBIDDEN)),
+    "POST /coverage/exceptions": Entry(SIGNED_IN),  # a manager their own day, a lead their team's
+    "POST /coverage/exceptions/<int:exception_id>/remove": Entry(A1_RECORD),
+    "GET /check-in": Entry(SIGNED_IN),
+    "POST /check-in": Entry(SIGNED_IN),
+    "POST /check-out": Entry(SIGNED_IN),  # one's own check-in only; none open: a message
     # the team pool (A2's prospect in team A's pool)
     "GET /pool": Entry(SIGNED_IN),  # one's own team's pool (a manager without a team sees it empty)
     # Team A's managers and lead claim (A2, its former owner, too); compliance sees it but owns no prospects.

@@ -18,7 +18,7 @@ from crm.routes import refusals
 from crm.routes.helpers import render, see_other
 from crm.routes.loaders import get_client_or_404, get_owned_client_or_404
 from crm.routes.sessions import restored_input
-from crm.services import audit, capture_clash, clients, plans, pool, submissions
+from crm.services import audit, capture_clash, clients, coverage, plans, pool, submissions
 from crm.services.access import answers_for, assignable_owners
 from crm.services.scan import open_flags
 from crm.services.users import all_outlets
@@ -65,7 +65,8 @@ def new():
     if request.method == "GET":
         form.token.data = submissions.new_token()
         if restored is None:
-            form.outlet_id.data = str(current_user.outlet_id or "")
+            here = coverage.checked_in_outlet_id(current_user, coverage.today())  # where checked in today
+            form.outlet_id.data = str(here or current_user.outlet_id or "")
     elif form.validate_on_submit():
         if not form.token.data:
             form.token.data = submissions.new_token()

@@ -9,6 +9,7 @@ from flask import abort
 
 from crm.domain.refusals import NotAllowed, NotFound
 from crm.models import Client, Complaint, FollowUp, Partner, PlanItem, ServicePlan, User, VisitLog
+from crm.models.coverage import CoverageException, CoveragePattern
 from crm.models.qr import QrCard
 from crm.services import access
 
@@ -63,6 +64,16 @@ def get_partner_or_404(partner_id: int, user: User) -> Partner:
 def get_pool_client_or_404(client_id: int, user: User) -> Client:
     """A prospect in a team pool the user may see (their team's; any for an admin), else 404."""
     return _or_404(access.find_pool_client, client_id, user)
+
+
+def get_coverage_pattern_or_404(pattern_id: int, user: User) -> CoveragePattern:
+    """A weekly coverage pattern of someone whose coverage the user may see, else 404."""
+    return _or_404(access.find_coverage_pattern, pattern_id, user)
+
+
+def get_coverage_exception_or_404(exception_id: int, user: User) -> CoverageException:
+    """A coverage exception of someone whose coverage the user may see, else 404."""
+    return _or_404(access.find_coverage_exception, exception_id, user)
 
 
 def get_qr_card_or_404(card_id: int, user: User) -> QrCard:

@@ -111,6 +111,18 @@ TEXT = {
     "pool.extend_not_prospect": _l("Only a prospect without an opened account has a protection period."),
     "pool.extend_past": _l("Choose a day after today."),
     "pool.extend_too_far": _l("A protection can be extended by at most %(days)s days."),
+    # ---------------------------------------------------------------- outlet coverage (驻点排班)
+    "coverage.weekday_required": _l("Choose at least one weekday."),
+    "coverage.ends_before_starts": _l("The last day cannot be before the first day."),
+    "coverage.outlet_inactive": _l("Choose an outlet in use."),
+    "coverage.outlet_required": _l("Choose the outlet where they will be that day."),
+    "coverage.kind_unknown": _l("Choose leave or another outlet."),
+    "coverage.pattern_overlaps": _l("%(member)s is already planned on one of these weekdays in that period "
+                                    "(at %(outlet)s): end that pattern first."),
+    "coverage.pattern_ended": _l("This pattern already ends on or before that day."),
+    "coverage.exception_exists": _l("%(member)s already has an exception on that day: remove it first."),
+    "coverage.not_checked_in": _l("You are not checked in anywhere today."),
+    "coverage.location_invalid": _l("The location could not be read: check in without it, or try again."),
     # ---------------------------------------------------------------- asset imports
     "assets.empty_file": _l("The file has no data rows."),
     "assets.encoding": _l("The file is not UTF-8 or GB18030 text. In Excel, save it as “CSV UTF-8”."),

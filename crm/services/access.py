@@ -10,6 +10,8 @@
 - service plans (`plan_visibility`): the plans of the clients in one's book.
 - channel partners (`partner_visibility`): like clients' book: a manager their own, a lead their team's,
   an admin all.
+- outlet coverage (`coverage_people`): patterns, exceptions and check-ins of oneself for a manager, of
+  the team for a lead, of everyone for an admin (only leads and admins plan patterns).
 - the team pool (`pool_visibility`): prospects released to the pool of one's own team (masked numbers,
   a card only: claiming one makes it a client of one's own); an admin every team's. A pooled prospect
   has left its former owner's book (`client_book`), though `owner_id` still names them.
@@ -25,6 +27,7 @@ import sqlalchemy as sa
 from crm.domain.refusals import NotAllowed, NotFound
 from crm.extensions import db
 from crm.models import Client, Complaint, FollowUp, Partner, PlanItem, Role, ServicePlan, User, VisitLog
+from crm.models.coverage import CoverageException, CoveragePattern
 from crm.models.followup import OPEN_FOLLOWUP_STATES
 from crm.models.qr import QrCard
 from crm.services import dialect
@@ -200,6 +203,28 @@ def pool_visibility(user: User) -> sa.ColumnElement[bool]:
 def find_pool_client(client_id: int, user: User) -> Client:
     """Load a prospect in a pool the user may see, else NotFound (also once someone has claimed it)."""
     return _the_one(sa.select(Client).where(Client.id == client_id, pool_visibility(user)), "client")
+
+
+def coverage_people(user: User) -> sa.ColumnElement[bool]:
+    """SQL condition on `User` for whose coverage (patterns, exceptions, check-ins) the user may see and
+    plan: a manager their own, a lead their team's, an admin everyone's."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    if user.role == Role.LEAD and user.team_id is not None:
+        return User.team_id == user.team_id
+    return User.id == user.id
+
+
+def find_coverage_pattern(pattern_id: int, user: User) -> CoveragePattern:
+    """Load a weekly coverage pattern of someone whose coverage the user may see, else NotFound."""
+    return _the_one(sa.select(CoveragePattern).join(User, User.id == CoveragePattern.user_id)
+                    .where(CoveragePattern.id == pattern_id, coverage_people(user)), "coverage_pattern")
+
+
+def find_coverage_exception(exception_id: int, user: User) -> CoverageException:
+    """Load a coverage exception (leave, swap) of someone whose coverage the user may see, else NotFound."""
+    return _the_one(sa.select(CoverageException).join(User, User.id == CoverageException.user_id)
+                    .where(CoverageException.id == exception_id, coverage_people(user)), "coverage_exception")
 
 
 def qr_card_visibility(user: User) -> sa.ColumnElement[bool]:
