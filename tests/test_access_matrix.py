@@ -233,6 +233,8 @@ ACCESS: dict[str, Entry] = {
     "GET /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
     "POST /partners/<int:partner_id>/contacts/new": Entry(A1_RECORD),
     # referrals
+    "GET /referrers": Entry(SIGNED_IN),  # matches among what each may see
+    "GET /referrers/choose": Entry(A1_RECORD, query="ref=partner:{partner_id}"),  # unseen = unknown: 404
     # outlet coverage (A1's pattern, exception, check-in)
     "GET /coverage": Entry(SIGNED_IN),  # a lead's or admin's week per outlet; a manager's own week
     "GET /coverage/patterns": Entry(LEADS_AND_ADMIN),

@@ -33,7 +33,7 @@ def on_file(login, world) -> Client:
 
 def capture(c, mobile: str = MOBILE, token: str = "again", name: str = "另一个名字"):
     return c.post("/clients/new", data={"name": name, "mobile": mobile, "token": token,
-                                        "source_channel": "walk_in", "referrer": "柜台转介"})
+                                        "source_channel": "walk_in", "interests": "柜台转介"})
 
 
 def clash_rows() -> list[AuditEvent]:
@@ -85,7 +85,7 @@ def test_another_teams_number_says_only_that_it_is_on_file(login, world, on_file
     assert ELSEWHERE in page
     for secret in SECRETS:
         assert secret not in page, secret
-    assert 'value="另一个名字"' in page and 'value="柜台转介"' in page  # the form keeps the input
+    assert 'value="另一个名字"' in page and "柜台转介</textarea>" in page  # the form keeps the input
 
 
 def test_another_teams_number_in_english(login, world, on_file):
@@ -172,7 +172,7 @@ def test_too_many_clashes_in_an_hour_are_refused_and_audited(login, world, on_fi
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert REFUSED in page and ELSEWHERE not in page
-    assert 'value="另一个名字"' in page and 'value="柜台转介"' in page
+    assert 'value="另一个名字"' in page and "柜台转介</textarea>" in page
     for secret in SECRETS:
         assert secret not in page, secret
     assert [r.params["answer"] for r in clash_rows()] == ["elsewhere"] * 3 + ["refused"]

@@ -99,11 +99,11 @@ def test_edits_to_different_fields_are_merged_and_both_kept(login, zhang):
     first, second = login("manager1"), login("lead")
     form1, form2 = edit_form(first, zhang.id), edit_form(second, zhang.id)
     first.post(f"/clients/{zhang.id}/edit", data=base_data(interests="港股通", **form1))
-    response = second.post(f"/clients/{zhang.id}/edit", data=base_data(referrer="老客户李先生", **form2))
+    response = second.post(f"/clients/{zhang.id}/edit", data=base_data(gender="female", **form2))
     assert response.status_code == 303
     db.session.expire_all()
     client = db.session.get(Client, zhang.id)
-    assert (client.interests, client.referrer) == ("港股通", "老客户李先生")
+    assert (client.interests, client.gender) == ("港股通", "female")
 
 
 def test_editing_the_mobile_to_another_clients_number_is_refused(login, world, zhang):

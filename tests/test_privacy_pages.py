@@ -273,11 +273,11 @@ def test_a_number_changed_by_someone_else_is_kept_when_this_form_leaves_it_empty
     first, second = login("manager1"), login("lead")
     form1, form2 = _edit_fields(first, client_id), _edit_fields(second, client_id)
     assert first.post(f"/clients/{client_id}/edit", data=_base(mobile="13500002222", **form1)).status_code == 303
-    response = second.post(f"/clients/{client_id}/edit", data=_base(referrer="老客户", **form2))
+    response = second.post(f"/clients/{client_id}/edit", data=_base(gender="female", **form2))
     assert response.status_code == 303
     db.session.expire_all()
     client = db.session.get(Client, client_id)
-    assert (client.mobile, client.referrer) == ("13500002222", "老客户")
+    assert (client.mobile, client.gender) == ("13500002222", "female")
 
 
 def test_both_changing_the_number_is_a_conflict_shown_masked_that_keeps_what_was_typed(app, login, privacy):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from crm.domain.formats import mask_id_number, mask_mobile
+from crm.domain.refusals import RuleError
 from crm.forms.fields import (
     SHANGHAI,
     TEXT,
@@ -40,6 +42,8 @@ from crm.labels import (
     VISIT_OUTCOMES,
     choices,
 )
+from crm.routes.refusals import text as refusal_text
+from crm.services import referrals
 
 _FIVE_MINUTES = timedelta(minutes=5)
 
@@ -56,24 +60,81 @@ class ProspectForm(FlaskForm):
     outlet_id = OptionalSelectField(_l("Outlet"), choices=[])
     gender = OptionalSelectField(_l("Gender"), choices=blank_choices(GENDERS))
     age_band = OptionalSelectField(_l("Age band"), choices=blank_choices(AGE_BANDS))
-    referrer = StringField(_l("Referrer"), filters=TEXT, validators=[Optional(), max_len(100)])
+    # The referrer is chosen, not typed: a search (name, pinyin initials, last digits) and the choice
+    # "client:<id>" / "partner:<id>" (crm.services.referrals), rendered by referrals/_chooser.html.
+    referrer_search = StringField(_l("Referrer"), filters=TEXT, validators=[Optional(), max_len(40)],
+                                  render_kw={"autocomplete": "off"})
+    referrer = StringField(_l("Referrer"), filters=TEXT, validators=[Optional(), max_len(30)])
     interests = TextAreaField(_l("Interests"), filters=TEXT, validators=[Optional(), max_len(2000)])
     consent_contact = BooleanField(_l("Consents to be contacted"))
     consent_channel = OptionalSelectField(_l("Consent channel"), choices=blank_choices(CONSENT_CHANNELS))
+
+    # The client being edited (None on capture) and its referrer on file, kept even when the editor
+    # may not see that referrer.
+    referred_client = None
+    referrer_on_file: tuple[int | None, int | None] = (None, None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.referrer_matches: list[referrals.Match] = []  # the no-JS choice, shown as radio buttons
+        self.referrer_chosen: referrals.Match | None = None  # the chip
+        self.referrer_ids: tuple[int | None, int | None] = (None, None)
 
     def set_outlets(self, outlets) -> None:
         """Fill the outlet choices from the database."""
         self.outlet_id.choices = choices({o.id: o.label for o in outlets}, blank="—")
 
     def validate(self, extra_validators=None) -> bool:
-        """Consent is recorded with the channel it was given for."""
+        """Consent is recorded with the channel it was given for; a referrer is one the user may see."""
         valid = super().validate(extra_validators)
         if self.consent_contact.data and not self.consent_channel.data:
             self.consent_channel.errors = [
                 *self.consent_channel.errors,
                 _l("Say through which channel the client agreed to be contacted.")]
             valid = False
+        if not self.referrer.errors and not self.referrer_search.errors:
+            valid = self._validate_referrer() and valid
         return valid
+
+    def _validate_referrer(self) -> bool:
+        """Resolve the chosen referrer; search text without a choice offers the matches, never takes one."""
+        value = (self.referrer.data or "").strip()
+        if value and value == referrals.value_of_ids(*self.referrer_on_file):
+            self.referrer_ids = self.referrer_on_file
+            self.referrer_chosen = self._chip_on_file()
+            return True
+        if value:
+            try:
+                client, partner = referrals.resolve(current_user, value, for_client=self.referred_client)
+            except RuleError as refusal:
+                self.referrer_search.errors = [*self.referrer_search.errors, refusal_text(refusal)]
+                return False
+            self.referrer_ids = (client.id if client else None, partner.id if partner else None)
+            self.referrer_chosen = referrals.match_of(client, partner)
+            return True
+        query = (self.referrer_search.data or "").strip()
+        if not query:
+            return True
+        self.referrer_matches = referrals.search(current_user, query)
+        if self.referrer_matches:
+            message = _l("Choose who referred them from the list, or empty the search.")
+        else:
+            message = _l("No client or partner you know matches this. Add the partner first, or leave the "
+                         "referrer empty.")
+        self.referrer_search.errors = [*self.referrer_search.errors, message]
+        return False
+
+    def _chip_on_file(self) -> referrals.Match | None:
+        """The chip of the referrer on file: named if the user may see it, else only its kind."""
+        if self.referred_client is None:
+            return None
+        seen = referrals.referred_by(self.referred_client, current_user)
+        if seen is None:
+            return None
+        if seen.record is not None:
+            return referrals.match_of(*((seen.record, None) if seen.kind == referrals.CLIENT else (None, seen.record)))
+        record_id = self.referrer_on_file[0] if seen.kind == referrals.CLIENT else self.referrer_on_file[1]
+        return referrals.Match(seen.kind, record_id, "", "")
 
     def client_data(self) -> dict:
         """The cleaned values, keyed by client attribute."""
@@ -82,7 +143,8 @@ class ProspectForm(FlaskForm):
             "source_channel": self.source_channel.data,
             "outlet_id": int(self.outlet_id.data) if self.outlet_id.data else None,
             "gender": self.gender.data, "age_band": self.age_band.data,
-            "referrer": self.referrer.data or "", "interests": self.interests.data or "",
+            "referrer_client_id": self.referrer_ids[0], "referrer_partner_id": self.referrer_ids[1],
+            "interests": self.interests.data or "",
             "consent_contact": bool(self.consent_contact.data),
             "consent_channel": self.consent_channel.data if self.consent_contact.data else None,
         }
@@ -102,6 +164,18 @@ class ClientEditForm(ProspectForm):
     remove_id_number = BooleanField(_l("Remove the ID number from the file"))
     version = HiddenField()
     loaded = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        client = kwargs.get("obj")
+        if client is not None:
+            self.referred_client = client
+            self.referrer_on_file = (client.referrer_client_id, client.referrer_partner_id)
+            if not self.is_submitted():
+                # `referrer` is the choice, not the legacy free text of the same name (shown read-only).
+                self.referrer.data = referrals.value_of(client)
+                self.referrer_search.data = ""
+                self.referrer_chosen = self._chip_on_file()
 
     def show_masked(self, mobile: str, id_number: str | None) -> None:
         """Empty number inputs with the numbers on file, masked, as placeholders."""

@@ -52,6 +52,8 @@ FIELD_NAMES = {
     "age_band": _l("Age band"),
     "source_channel": _l("Source channel"),
     "referrer": _l("Referrer"),
+    "referrer_client_id": _l("Referred by (client)"),
+    "referrer_partner_id": _l("Referred by (partner)"),
     "outlet_id": _l("Outlet"),
     "interests": _l("Interests"),
     "consent_contact": _l("Consents to be contacted"),

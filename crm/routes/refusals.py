@@ -145,6 +145,11 @@ TEXT = {
     "assets.duplicate": _l("This client and date are already on line %(first_line)s."),
     "assets.running": _l("An import of yours is still running (started at %(time)s). "
                          "Wait until it has finished, then upload the file again."),
+    # ---------------------------------------------------------------- referrals
+    # An unknown id and one the user may not see get the same words (no oracle).
+    "referrals.unknown": _l("This referrer is not one of your clients or partners. Search again, or leave the "
+                            "referrer empty."),
+    "referrals.self": _l("A client cannot be their own referrer."),
 }
 
 

@@ -28,16 +28,18 @@ from crm.models import (
     utcnow,
 )
 from crm.models.followup import OPEN_FOLLOWUP_STATES
-from crm.services import audit, dialect, followups
+from crm.services import audit, dialect, followups, referrals
 from crm.services.access import client_visibility
 from crm.services.links import path_for
 from crm.services.pool import events_of, leave_pool_on_reassign
 
 # Fields a manager may edit on the client file; the conflict check compares exactly these.
 EDITABLE_FIELDS = (
-    "name", "mobile", "id_number", "gender", "age_band", "source_channel", "referrer",
+    "name", "mobile", "id_number", "gender", "age_band", "source_channel",
+    "referrer_client_id", "referrer_partner_id",  # chosen (crm.services.referrals); the legacy text is read-only
     "outlet_id", "interests", "consent_contact", "consent_channel",
 )
+_REFERRER_FIELDS = {"referrer_client_id", "referrer_partner_id"}
 
 
 class DuplicateMobile(RuleError):
@@ -113,7 +115,11 @@ def find_by_mobile(mobile: str) -> Client | None:
 
 
 def capture_prospect(actor: User, data: dict[str, Any]) -> Client:
-    """Create a prospect owned by the actor, or raise DuplicateMobile if the number is on file."""
+    """Create a prospect owned by the actor, or raise DuplicateMobile if the number is on file.
+
+    A referrer's ids come resolved through the actor's visibility (`referrals.resolve`, in the form); a
+    chosen referrer sets the source channel when it was left at walk-in.
+    """
     existing = find_by_mobile(data["mobile"])
     if existing is not None:
         raise DuplicateMobile(existing)
@@ -130,6 +136,7 @@ def capture_prospect(actor: User, data: dict[str, Any]) -> Client:
             setattr(client, name, data[name])
     if client.consent_contact:
         client.consent_at = now
+    referrals.attribute_channel(client)
     db.session.add(client)
     db.session.flush()
     db.session.add(StageChange(client_id=client.id, from_stage=None, to_stage=Stage.PROSPECT.value,
@@ -176,6 +183,8 @@ def edit_client(client: Client, actor: User, wanted: dict[str, Any], loaded: dic
             setattr(client, name, value)
     if mine.get("consent_contact"):
         client.consent_at = utcnow()
+    if _REFERRER_FIELDS & mine.keys():
+        referrals.attribute_channel(client)
     if mine:
         client.updated_by_id = actor.id
         client.updated_at = utcnow()
