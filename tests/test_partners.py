@@ -3,6 +3,8 @@ who is due a contact, search."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,9 +12,10 @@ import sqlalchemy as sa
 
 from crm.domain.refusals import RuleError
 from crm.extensions import db
-from crm.models import AuditEvent, Partner, PartnerContact, utcnow
+from crm.models import AuditEvent, Partner, PartnerContact, User, utcnow
 from crm.services import partners
 from crm.services import settings as run_settings
+from tests.conftest import PG_URL
 
 MOBILE = "13700001111"
 
@@ -305,3 +308,49 @@ def test_an_edit_over_a_newer_save_shows_the_current_values_and_the_next_save_go
 def test_the_nav_links_to_partners_and_marks_it_current(app, world, login):
     html = login("manager1").get("/partners").get_data(as_text=True)
     assert re.search(r'<a href="/partners" aria-current="page">', html)
+
+
+def test_a_save_made_by_someone_else_after_the_page_was_loaded_in_this_request_is_still_a_conflict(app, world):
+    partner = _add(world.manager1)
+    loaded = partner.version
+    db.session.execute(sa.update(Partner).where(Partner.id == partner.id)
+                       .values(organisation="别人改的", version=Partner.version + 1)
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(partners.EditConflict) as conflict:
+        partners.edit_partner(partner, world.manager1, {"organisation": "我改的"}, loaded)
+    assert conflict.value.current_values["organisation"] == "别人改的"
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks: PostgreSQL")
+def test_two_saves_from_the_same_version_at_once_save_one_and_refuse_the_other(app, world):
+    partner_id, user_id = _add(world.manager1).id, world.manager1.id
+    db.session.remove()
+    locked, results = threading.Event(), {}
+
+    def save(name: str, value: str, hold: bool) -> None:
+        with app.app_context():
+            partner = db.session.get(Partner, partner_id)
+            actor = db.session.get(User, user_id)
+            if not hold:
+                locked.wait(5)
+            try:
+                partners.edit_partner(partner, actor, {"organisation": value}, 1)
+                if hold:
+                    locked.set()
+                    time.sleep(0.5)  # the other save is waiting on the row meanwhile
+                db.session.commit()
+                results[name] = "saved"
+            except partners.EditConflict:
+                db.session.rollback()
+                results[name] = "conflict"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=save, args=("first", "建设银行", True)),
+               threading.Thread(target=save, args=("second", "招商银行", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == {"first": "saved", "second": "conflict"}
+    assert db.session.get(Partner, partner_id).organisation == "建设银行"

@@ -87,8 +87,13 @@ def add_partner(actor: User, data: dict[str, Any]) -> Partner:
 def edit_partner(partner: Partner, actor: User, data: dict[str, Any], loaded_version: int) -> list[str]:
     """Save the actor's changes, or raise EditConflict if someone saved the partner since `loaded_version`.
 
-    Returns the names of the fields changed (none: nothing is written or audited).
+    Returns the names of the fields changed (none: nothing is written or audited). The row is locked
+    first (PostgreSQL), so of two saves from the same version the second waits, then is refused.
     """
+    on_file = db.session.execute(sa.select(Partner.version).where(Partner.id == partner.id)
+                                 .with_for_update()).scalar_one()
+    if on_file != partner.version:  # saved by someone else since this request loaded it
+        db.session.refresh(partner)
     if partner.version != loaded_version:
         raise EditConflict(partner)
     current = snapshot(partner)
