@@ -99,8 +99,3 @@ def bad_request(error):
     """An expired form (or one sent from elsewhere)."""
     return _page(400, _("This form has expired. Please scan the QR code again and send the form once more."))
 
-
-@bp.errorhandler(405)
-def not_allowed(error):
-    """Anything but GET or POST."""
-    return _page(405, _("This page does not exist. Please check the QR code, or ask at the counter."))

@@ -20,14 +20,13 @@ from crm.labels.qr import QR_CONTACT_TIMES, QR_INTERESTS
 from crm.models import (
     Client,
     FollowUpKind,
-    OwnerChange,
     QrCard,
     RegistrationOutcome,
     SelfRegistration,
     SourceChannel,
     User,
 )
-from crm.services import audit, clients, complaints, followup_sources, followups
+from crm.services import audit, clients, complaints, followup_sources, followups, pool
 from crm.services.links import path_for
 
 # A second submission of the same number on the same card within this time is the same registration.
@@ -55,8 +54,10 @@ def register(card: QrCard, data: dict[str, Any], locale: str, now: datetime) -> 
     if client is None:
         client, outcome = _new_prospect(card, data, now), RegistrationOutcome.NEW
     elif client.pool_team_id is not None and client.pool_team_id == manager.team_id:
-        outcome = RegistrationOutcome.POOL_CLAIMED if _claim(client, manager, now) else None
-        if outcome is None:  # someone claimed it a moment earlier
+        # The pool's own claim (first claim wins); a claim a moment earlier leaves it someone else's.
+        if pool.claim_on_capture(manager, client, now):
+            outcome = RegistrationOutcome.POOL_CLAIMED
+        else:
             db.session.refresh(client)
             outcome = _existing_outcome(client, manager)
     else:
@@ -114,27 +115,6 @@ def _new_prospect(card: QrCard, data: dict[str, Any], now: datetime) -> Client:
     client.protection_started_at = client.consent_at = now
     db.session.flush()
     return client
-
-
-def _claim(client: Client, manager: User, now: datetime) -> bool:
-    """Take a prospect of the manager's team pool: one conditional UPDATE, so the first claim wins.
-
-    A minimal claim of our own (crm.services.pool had no `claim` when this was written): the prospect
-    leaves the pool, becomes the manager's and its protection period starts again.
-    """
-    previous_owner_id = client.owner_id
-    claimed = db.session.execute(
-        sa.update(Client).where(Client.id == client.id, Client.pool_team_id == manager.team_id)
-        .values(owner_id=manager.id, pool_team_id=None, pooled_at=None, protection_started_at=now,
-                protected_until=None, updated_at=now, version=Client.version + 1)
-        .execution_options(synchronize_session=False)).rowcount
-    if not claimed:
-        return False
-    db.session.refresh(client)
-    if previous_owner_id != manager.id:
-        db.session.add(OwnerChange(client_id=client.id, from_owner_id=previous_owner_id, to_owner_id=manager.id,
-                                   changed_by_id=manager.id, changed_at=now, reason="扫码登记"))
-    return True
 
 
 def _call_back(client: Client, card: QrCard, registration: SelfRegistration, now: datetime) -> None:
