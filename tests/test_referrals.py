@@ -270,3 +270,18 @@ def test_chooser_fields_never_give_a_server_error(login, world, data):
     assert c.post("/clients/new", data=data).status_code in (303, 409, 422)
     assert c.get("/referrers", query_string={"q": data.get("referrer_search", "")}).status_code == 200
     assert c.get("/referrers/choose", query_string={"ref": data.get("referrer", "")}).status_code in (200, 404)
+
+
+def test_the_partners_page_lists_what_they_brought_per_viewer(login, world):
+    teller = make_partner(world.manager1)
+    opened = make_client(world.manager1, name="已开户", referrer_partner_id=teller.id)
+    client_service.change_stage(opened, world.manager1, Stage.ACCOUNT_OPENED)
+    make_client(world.manager1, name="甲", referrer_partner_id=teller.id)
+    make_client(world.manager2, name="乙", referrer_partner_id=teller.id)
+    db.session.commit()
+    own = login("manager1").get(f"/partners/{teller.id}").get_data(as_text=True)
+    assert 'id="brought"' in own and "已开户" in own and "甲" in own and "乙" not in own
+    assert "共介绍 2 位，其中 1 位已开户。" in own
+    lead = login("lead").get(f"/partners/{teller.id}").get_data(as_text=True)
+    assert "共介绍 3 位，其中 1 位已开户。" in lead
+    assert login("manager2").get(f"/partners/{teller.id}").status_code == 404
