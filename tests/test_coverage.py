@@ -63,6 +63,20 @@ def test_exceptions_override_the_pattern_and_a_swap_moves_the_gap(world):
     assert coverage.my_week(world.manager2, MON).days[1].outlets == [a]
 
 
+def test_an_outlet_shown_only_for_a_swap_is_no_gap_of_the_team(world):
+    a, b, c = world.outlets
+    _weekdays_pattern(world.lead, world.manager1, a)
+    _weekdays_pattern(world.lead, world.manager2, b)
+    coverage.add_exception(world.lead, world.manager2, MON, "elsewhere", c, "顶班")
+    db.session.commit()
+    week = coverage.week(world.lead, MON)
+    rows = {row.outlet.id: row for row in week.outlets}
+    assert rows[c.id].cells[0].planned == [world.manager2] and rows[c.id].gap_count == 0
+    assert [(d, o.id) for d, o in week.gaps] == [(MON, b.id)]
+    # An admin looking at every team counts every active outlet.
+    assert {o.id for d, o in coverage.week(world.admin, MON).gaps if d == MON + timedelta(days=1)} == {c.id}
+
+
 def test_a_holiday_in_the_week_is_no_gap_and_an_override_counts(world):
     a = world.outlets[0]
     _weekdays_pattern(world.lead, world.manager1, a)

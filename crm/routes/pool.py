@@ -51,17 +51,14 @@ def index():
 
 @bp.post("/pool/<int:client_id>/claim")
 def claim(client_id: int):
-    """Take a pooled prospect: the first claim wins, the client file opens."""
-    get_pool_client_or_404(client_id, current_user)
-    if current_user.role not in (Role.MANAGER, Role.LEAD):
-        abort(403)
+    """Take a pooled prospect: the first claim wins, the client file opens; a later claimer is told why."""
     if not ClaimForm().validate_on_submit():
         abort(400)
     try:
         client = pool.claim(client_id, current_user)
     except RuleError as refusal:
         db.session.rollback()
-        refusals.show(refusal, None)
+        refusals.show(refusal, None)  # NotFound / NotAllowed: 404 / 403
         return see_other(url_for("pool.index"))
     db.session.commit()
     flash(_("%(client)s is now your client.", client=client.name), "success")

@@ -146,8 +146,9 @@ def week(user: User, monday: date, team_id: int | None = None) -> Week:
     """The week from `monday` for a lead (their team) or an admin (everyone, or one team): per outlet
     per day who is planned and who checked in, and the gaps (working days an outlet has nobody).
 
-    The outlets shown are the active outlets the people are based at or planned at that week; an admin
-    looking at every team sees every active outlet.
+    The outlets shown are the active outlets the people are based at or planned at that week (and any
+    outlet one of them checked in at); gaps are counted at the outlets they are based at or have a
+    weekly pattern at. An admin looking at every team sees, and counts gaps at, every active outlet.
     """
     monday = rules.monday_of(monday)
     days = rules.week_days(monday)
@@ -169,7 +170,10 @@ def week(user: User, monday: date, team_id: int | None = None) -> Week:
                                                sa.or_(Outlet.active.is_(True), Outlet.id.in_(
                                                    {outlet_id for _, outlet_id in plan})))
     outlets = list(db.session.execute(outlet_query.order_by(Outlet.bank, Outlet.branch)).scalars())
-    active = [o.id for o in outlets if o.active]
+    # Gaps are counted at the team's own outlets (its people's bases and patterns), or every active one
+    # for an admin looking at all teams; an outlet shown only for a swap or a check-in is not the team's.
+    own = {p.outlet_id for p in people if p.outlet_id} | {p.outlet_id for p in patterns}
+    active = [o.id for o in outlets if o.active and (user.role == Role.ADMIN and team_id is None or o.id in own)]
     gap_set = set(rules.gaps(plan, active, days, working))
     is_working = [working(day) for day in days]
     rows = []
