@@ -30,6 +30,7 @@ from crm.labels.complaints import (
     COMPLAINT_STATUSES,
     COMPLAINT_TABS,
 )
+from crm.labels.coverage import COVERAGE_EXCEPTION_KINDS
 from crm.labels.followups import (
     FLAG_KINDS,
     FLAG_REASONS,
@@ -38,12 +39,10 @@ from crm.labels.followups import (
     FOLLOWUP_STATUSES,
     PRIORITIES,
 )
-from crm.labels.coverage import COVERAGE_EXCEPTION_KINDS
 from crm.labels.maps import EnumLabels, choices
 from crm.labels.partners import PARTNER_FIELD_NAMES, PARTNER_ROLES
-from crm.labels.pool import POOL_EVENT_KINDS, POOL_RELEASE_REASONS
-from crm.labels.qr import REGISTRATION_OUTCOMES
 from crm.labels.plans import CADENCES, HOLIDAYS, PLAN_ITEM_KINDS, PLAN_STATUSES
+from crm.labels.pool import POOL_EVENT_KINDS, POOL_RELEASE_REASONS
 from crm.labels.profiles import (
     ASSETS_BANDS,
     CONTACT_CHANNELS,
@@ -57,6 +56,7 @@ from crm.labels.profiles import (
     PRODUCT_TYPES,
     PROFILE_FIELD_NAMES,
 )
+from crm.labels.qr import REGISTRATION_OUTCOMES
 from crm.labels.sessions import DEVICE_BROWSERS, SESSION_END_REASONS, SIGN_IN_PLACES, SIGN_IN_THROTTLE_SCOPES
 from crm.labels.settings import SETTING_NAMES
 from crm.labels.suitability import (

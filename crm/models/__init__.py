@@ -12,6 +12,7 @@ from crm.models.complaint import (
                                  ComplaintStatus,
                                  WorkdayOverride,
 )
+from crm.models.coverage import CheckIn, CoverageException, CoverageExceptionKind, CoveragePattern
 from crm.models.followup import (
                                  ClientFlag,
                                  FlagKind,
@@ -23,7 +24,6 @@ from crm.models.followup import (
                                  Notification,
                                  OutboxEmail,
 )
-from crm.models.coverage import CheckIn, CoverageException, CoverageExceptionKind, CoveragePattern
 from crm.models.heartbeat import ProcessHeartbeat
 from crm.models.partner import Partner, PartnerContact, PartnerRole
 from crm.models.plan import PlanItem, PlanItemKind, PlanStatus, PlanTemplate, PlanTemplateItem, ServicePlan

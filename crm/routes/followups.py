@@ -17,7 +17,7 @@ from crm.models import FollowUp, Notification, Role, utcnow
 from crm.routes import refusals
 from crm.routes.helpers import htmx_target, render, see_other
 from crm.routes.loaders import get_followup_or_404, get_owned_client_or_404
-from crm.services import followups, submissions
+from crm.services import coverage, followups, partners, pool, submissions
 from crm.services.access import assignable_owners, can_see_client, followup_visibility
 from crm.services.scan import flagged_clients, flagged_for_clients
 
@@ -35,8 +35,12 @@ def today():
     """Overdue, today and the next 7 days, for the signed-in user."""
     view = followups.today_view(current_user)
     flagged = flagged_for_clients(f.client_id for f in view.overdue + view.today + view.upcoming if f.source == "flag")
+    day = coverage.today()
     return render("followups/today.html", view=view, flagged=flagged,
-                  notifications=followups.unread_notifications(current_user, limit=5))
+                  notifications=followups.unread_notifications(current_user, limit=5),
+                  my_week=coverage.my_week(current_user, day), check_in=coverage.todays_check_in(current_user, day),
+                  due_partners=partners.due_for_contact(current_user, utcnow(), limit=5),
+                  pool_count=pool.pool_count(current_user), pool_url=url_for("pool.index"))
 
 
 @bp.get("/followups/<int:followup_id>")
@@ -157,6 +161,8 @@ def board():
     return render("followups/board.html",
                   fragment=target if target in ("work", "more_flags", "more_followups") else None,
                   rows=rows, form=form, flagged=flagged, members=members, items=items,
+                  team_week=coverage.week(current_user, coverage.today()) if target is None else None,
+                  pool_count=pool.pool_count(current_user), pool_url=url_for("pool.index"),
                   total=sum(r.overdue if filters["overdue"] else r.open for r in counted),
                   more_flags_url=board_url(filters["assignee"], filters["overdue"], flag_page=page + 1)
                   if more_flags else None,

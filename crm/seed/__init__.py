@@ -56,6 +56,9 @@ def seed(n_clients: int = 200, rng_seed: int = 20261125, now: datetime | None = 
     replay.prepare()
     replay.run()
     replay.finish()
+    from crm.seed import outlets
+
+    outlets.develop(random.Random(rng_seed + 1), book, go_live_day, today, now)
     db.session.flush()
     counts = {name: db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
               for name, model in (("visits", VisitLog), ("follow-ups", FollowUp), ("service plans", ServicePlan),

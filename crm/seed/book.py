@@ -28,6 +28,8 @@ OUTLETS = (("工商银行", "朝阳支行", "北京"), ("建设银行", "望京�
 TEAM_NAMES = ("朝阳营销一部", "海淀营销二部")
 # Each manager's share of the book, and the outlets their clients bank at.
 BOOK_SHARES = {"manager1": (0.45, (0, 0, 0, 2)), "manager2": (0.36, (1, 1, 1, 2)), "manager3": (0.19, (3, 3, 4))}
+# Where the book's people came from (QR self-registrations are made by visitors: crm/seed/outlets.py).
+BOOK_CHANNELS = [channel for channel in SourceChannel if channel != SourceChannel.QR]
 # Tier of an opened account: (share, lowest and highest total assets in yuan).
 TIER_MIX = ((0.52, 20_000, 480_000), (0.27, 520_000, 1_900_000), (0.15, 2_100_000, 9_000_000),
             (0.06, 10_500_000, 30_000_000))
@@ -129,7 +131,7 @@ def clients(rng: random.Random, book: Book, n_clients: int, go_live: datetime, t
         client = Client(owner_id=owner.id, created_by_id=owner.id, created_at=created, updated_at=created,
                         last_activity_at=created,
                         outlet_id=book.outlets[rng.choice(BOOK_SHARES[username][1])].id,
-                        source_channel=rng.choice(list(SourceChannel)).value, gender="male" if male else "female",
+                        source_channel=rng.choice(BOOK_CHANNELS).value, gender="male" if male else "female",
                         age_band=band, interests=rng.choice(data.INTERESTS), consent_contact=True,
                         consent_channel="phone", consent_at=created, stage=Stage.PROSPECT.value)
         set_name(client, data.person_name(rng, generation, names))
