@@ -88,7 +88,8 @@ def _matching(model, q: str) -> sa.ColumnElement[bool]:
 
 def search(user: User, q: str, limit: int = 8) -> list[Match]:
     """Up to `limit` referrers matching `q` among the partners and clients the user may see (two queries)."""
-    q = (q or "").strip()[:40]
+    # A NUL can be in no name (and PostgreSQL refuses it in a bound text): it matches nothing.
+    q = (q or "").replace("\x00", "").strip()[:40]
     if not q:
         return []
     partners = db.session.execute(
