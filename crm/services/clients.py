@@ -28,10 +28,11 @@ from crm.models import (
     utcnow,
 )
 from crm.models.followup import OPEN_FOLLOWUP_STATES
-from crm.services import audit, dialect, followups, referrals
+from crm.services import audit, followups, referrals
 from crm.services.access import client_visibility
 from crm.services.links import path_for
 from crm.services.pool import events_of, leave_pool_on_reassign
+from crm.services.search import matches
 
 # Fields a manager may edit on the client file; the conflict check compares exactly these.
 EDITABLE_FIELDS = (
@@ -315,18 +316,6 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return at, client_id
 
 
-def _prefix(column, prefix: str) -> sa.ColumnElement[bool]:
-    """`column` starts with the ASCII `prefix`, in a form each database serves from its index.
-
-    PostgreSQL uses LIKE 'p%' with the varchar_pattern_ops indexes; SQLite never uses an index for
-    LIKE with a bound pattern, but does for the equivalent range [p, p+1).
-    """
-    if not dialect.is_postgresql():
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return sa.and_(column >= prefix, column < upper)
-    return column.startswith(prefix, autoescape=True)
-
-
 def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id: int | None = None,
                    cursor: str | None = None, limit: int = 20) -> ClientPage:
     """The user's visible clients, most recent activity first, filtered and keyset-paginated.
@@ -336,16 +325,9 @@ def search_clients(user: User, q: str = "", stage: str | None = None, outlet_id:
     """
     query = (sa.select(Client).options(so.joinedload(Client.outlet), so.joinedload(Client.owner))
              .where(client_visibility(user)))
-    q = q.strip()
-    if q:
-        if q.isdigit():
-            query = query.where(_prefix(Client.mobile_reversed, q[::-1]))
-        elif q.isascii() and q.replace(" ", "").isalpha():
-            letters = q.replace(" ", "").lower()
-            query = query.where(sa.or_(_prefix(Client.name_initials, letters),
-                                       _prefix(Client.name_pinyin, letters)))
-        else:
-            query = query.where(Client.name.contains(q, autoescape=True))
+    found = matches(Client, q)
+    if found is not None:
+        query = query.where(found)
     if stage:
         query = query.where(Client.stage == stage)
     if outlet_id:

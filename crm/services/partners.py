@@ -13,9 +13,10 @@ from crm.domain.pinyin import name_initials, name_pinyin
 from crm.domain.refusals import Conflict, RuleError
 from crm.extensions import db
 from crm.models import Partner, PartnerContact, User, utcnow
-from crm.services import audit, dialect
+from crm.services import audit
 from crm.services import settings as run_settings
 from crm.services.access import partner_visibility
+from crm.services.search import matches
 
 # Fields of a partner a manager may edit; the audit names the ones an edit changed.
 EDITABLE_FIELDS = ("name", "role", "organisation", "mobile", "outlet_id", "notes", "consent_contact",
@@ -179,14 +180,6 @@ class PartnerPage:
     next_cursor: str | None
 
 
-def _prefix(column, prefix: str) -> sa.ColumnElement[bool]:
-    """`column` starts with the ASCII `prefix`, served from the pattern index (as in clients' search)."""
-    if not dialect.is_postgresql():
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return sa.and_(column >= prefix, column < upper)
-    return column.startswith(prefix, autoescape=True)
-
-
 def search_partners(user: User, q: str = "", outlet_id: int | None = None, cursor: str | None = None,
                     limit: int = 20) -> PartnerPage:
     """The user's visible partners in pinyin order, filtered and keyset-paginated.
@@ -197,17 +190,9 @@ def search_partners(user: User, q: str = "", outlet_id: int | None = None, curso
     """
     query = (sa.select(Partner).options(so.joinedload(Partner.outlet), so.joinedload(Partner.owner))
              .where(partner_visibility(user)))
-    q = q.strip()
-    if q:
-        if q.isdigit():
-            query = query.where(_prefix(Partner.mobile_reversed, q[::-1]))
-        elif q.isascii() and q.replace(" ", "").isalpha():
-            letters = q.replace(" ", "").lower()
-            query = query.where(sa.or_(_prefix(Partner.name_initials, letters),
-                                       _prefix(Partner.name_pinyin, letters)))
-        else:
-            query = query.where(sa.or_(Partner.name.contains(q, autoescape=True),
-                                       Partner.organisation.contains(q, autoescape=True)))
+    found = matches(Partner, q, Partner.organisation)
+    if found is not None:
+        query = query.where(found)
     if outlet_id:
         query = query.where(Partner.outlet_id == outlet_id)
     after = parse_id(cursor or "")

@@ -17,8 +17,8 @@ from crm.domain.formats import mask_mobile, parse_id
 from crm.domain.refusals import RuleError
 from crm.extensions import db
 from crm.models import Client, Partner, PartnerRole, SourceChannel, User
-from crm.services import dialect
 from crm.services.access import client_visibility, partner_visibility
+from crm.services.search import matches
 
 CLIENT, PARTNER = "client", "partner"
 BROUGHT_SHOWN = 50  # the lists show the latest this many; the totals count them all
@@ -67,25 +67,6 @@ class ReferredBy:
     record: Client | Partner | None
 
 
-def _prefix(column, prefix: str) -> sa.ColumnElement[bool]:
-    """`column` starts with the ASCII `prefix`, served by its index (as crm.services.clients does it)."""
-    if not dialect.is_postgresql():
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return sa.and_(column >= prefix, column < upper)
-    return column.startswith(prefix, autoescape=True)
-
-
-def _matching(model, q: str) -> sa.ColumnElement[bool]:
-    """The search rule of the client list: pinyin initials or full pinyin, last digits of the mobile, or
-    part of the name."""
-    if q.isdigit():
-        return _prefix(model.mobile_reversed, q[::-1])
-    if q.isascii() and q.replace(" ", "").isalpha():
-        letters = q.replace(" ", "").lower()
-        return sa.or_(_prefix(model.name_initials, letters), _prefix(model.name_pinyin, letters))
-    return model.name.contains(q, autoescape=True)
-
-
 def search(user: User, q: str, limit: int = 8) -> list[Match]:
     """Up to `limit` referrers matching `q` among the partners and clients the user may see (two queries)."""
     # A NUL can be in no name (and PostgreSQL refuses it in a bound text): it matches nothing.
@@ -93,10 +74,10 @@ def search(user: User, q: str, limit: int = 8) -> list[Match]:
     if not q:
         return []
     partners = db.session.execute(
-        sa.select(Partner).where(partner_visibility(user), Partner.active.is_(True), _matching(Partner, q))
+        sa.select(Partner).where(partner_visibility(user), Partner.active.is_(True), matches(Partner, q))
         .order_by(Partner.name_pinyin, Partner.id).limit(limit)).scalars()
     clients = db.session.execute(
-        sa.select(Client).where(client_visibility(user), _matching(Client, q))
+        sa.select(Client).where(client_visibility(user), matches(Client, q))
         .order_by(Client.last_activity_at.desc(), Client.id.desc()).limit(limit)).scalars()
     found = [Match(PARTNER, p.id, p.name, mask_mobile(p.mobile) if p.mobile else "", p.role) for p in partners]
     found += [Match(CLIENT, c.id, c.name, mask_mobile(c.mobile), c.stage) for c in clients]
