@@ -13,6 +13,7 @@ from datetime import datetime
 
 import segno
 import sqlalchemy as sa
+from sqlalchemy import orm as so
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -101,6 +102,7 @@ def visible_cards(user: User) -> list[CardRow]:
               .group_by(SelfRegistration.card_id).subquery())
     rows = db.session.execute(
         sa.select(QrCard, sa.func.coalesce(counts.c.n, 0))
+        .options(so.joinedload(QrCard.outlet), so.joinedload(QrCard.manager))
         .outerjoin(counts, counts.c.card_id == QrCard.id)
         .where(qr_card_visibility(user))
         .order_by(QrCard.revoked_at.is_not(None), QrCard.created_at.desc(), QrCard.id.desc()).limit(200)
