@@ -13,9 +13,9 @@ from datetime import datetime
 
 import segno
 import sqlalchemy as sa
-from sqlalchemy import orm as so
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import orm as so
 
 from crm.domain.refusals import NotFound
 from crm.extensions import db
